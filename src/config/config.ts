@@ -1,0 +1,234 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+/**
+ * berth's configuration: one schema with defaults that run with nothing else installed
+ * (SQLite + files under one data folder). Sources, later ones winning: defaults, the YAML file
+ * (`--config` / `BERTH_CONFIG`), `BERTH_*` environment variables, command-line flags.
+ * Only this module reads `process.env`; the result is frozen and passed down explicitly.
+ */
+export interface Config {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly dataDir: string;
+  readonly region: string;
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** The account that exists from the first start and that bare `<host>/<repo>` names address. */
+  readonly accountId: string;
+  readonly rootAccessKeyId?: string;
+  readonly rootSecretAccessKey?: string;
+  /** Base64 of 32 bytes that encrypts stored secrets; generated into `<data>/master.key` when unset. */
+  readonly masterKey?: string;
+  /** A push to a missing repository creates it (until the ECR API lands this defaults to true). */
+  readonly createOnPush: boolean;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly limits: { readonly maxManifestBytes: number };
+  /** Seconds an idle upload session is kept before it may be cleaned up. */
+  readonly uploadTtlSeconds: number;
+}
+
+type Kind = 'string' | 'boolean' | 'integer' | 'listen' | 'logLevel';
+interface Field {
+  path: string;
+  kind: Kind;
+  env: string;
+  flag?: string;
+}
+
+/** Every setting, its type and the names that set it. The env and flag names are fixed: tools rely on them. */
+const FIELDS: readonly Field[] = [
+  { path: 'listen', kind: 'listen', env: 'BERTH_LISTEN', flag: 'listen' },
+  { path: 'dataDir', kind: 'string', env: 'BERTH_DATA_DIR', flag: 'data' },
+  { path: 'region', kind: 'string', env: 'BERTH_REGION', flag: 'region' },
+  { path: 'tls.cert', kind: 'string', env: 'BERTH_TLS_CERT', flag: 'tls-cert' },
+  { path: 'tls.key', kind: 'string', env: 'BERTH_TLS_KEY', flag: 'tls-key' },
+  { path: 'accountId', kind: 'string', env: 'BERTH_ACCOUNT_ID', flag: 'account-id' },
+  { path: 'rootAccessKeyId', kind: 'string', env: 'BERTH_ROOT_ACCESS_KEY_ID' },
+  { path: 'rootSecretAccessKey', kind: 'string', env: 'BERTH_ROOT_SECRET_ACCESS_KEY' },
+  { path: 'masterKey', kind: 'string', env: 'BERTH_MASTER_KEY' },
+  { path: 'createOnPush', kind: 'boolean', env: 'BERTH_CREATE_ON_PUSH', flag: 'create-on-push' },
+  { path: 'logLevel', kind: 'logLevel', env: 'BERTH_LOG_LEVEL', flag: 'log-level' },
+  { path: 'limits.maxManifestBytes', kind: 'integer', env: 'BERTH_LIMITS_MAX_MANIFEST_BYTES' },
+  { path: 'uploadTtlSeconds', kind: 'integer', env: 'BERTH_UPLOAD_TTL_SECONDS' },
+];
+
+export const CONFIG_FLAGS: readonly string[] = FIELDS.flatMap((f) => (f.flag ? [f.flag] : []));
+
+const DEFAULTS = {
+  listen: '127.0.0.1:5000',
+  dataDir: './data',
+  region: 'us-east-1',
+  accountId: '000000000000',
+  createOnPush: true,
+  logLevel: 'info',
+  limits: { maxManifestBytes: 4 * 1024 * 1024 },
+  uploadTtlSeconds: 7 * 24 * 3600,
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface ConfigSources {
+  env?: NodeJS.ProcessEnv;
+  flags?: Record<string, string | boolean | undefined>;
+  /** Directory that relative paths in the environment and flags resolve against. */
+  cwd?: string;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const flags = sources.flags ?? {};
+  const cwd = sources.cwd ?? process.cwd();
+  const raw: Record<string, unknown> = structuredClone(DEFAULTS);
+  const origin: Record<string, string> = {};
+
+  const file = (flags['config'] as string | undefined) ?? env['BERTH_CONFIG'];
+  let fileDir = cwd;
+  if (file) {
+    const path = resolve(cwd, file);
+    fileDir = resolve(path, '..');
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+    if (doc !== null && doc !== undefined) {
+      if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${file} must be a YAML mapping`);
+      for (const [path, value] of flatten(doc as Record<string, unknown>)) {
+        const field = FIELDS.find((f) => f.path === path);
+        if (!field) throw new ConfigError(`config file ${file}: unknown setting "${path}"`);
+        setPath(raw, path, coerce(field, value, `${file}: ${path}`));
+        origin[path] = `config file ${file}`;
+      }
+      resolvePaths(raw, fileDir);
+    }
+  }
+  for (const field of FIELDS) {
+    const value = env[field.env];
+    if (value !== undefined && value !== '') {
+      setPath(raw, field.path, coerce(field, value, field.env));
+      origin[field.path] = field.env;
+    }
+  }
+  for (const field of FIELDS) {
+    const value = field.flag ? flags[field.flag] : undefined;
+    if (value !== undefined) {
+      setPath(raw, field.path, coerce(field, value, `--${field.flag}`));
+      origin[field.path] = `--${field.flag}`;
+    }
+  }
+  return validate(raw, origin, cwd);
+}
+
+function validate(raw: Record<string, unknown>, origin: Record<string, string>, cwd: string): Config {
+  const named = (path: string) => origin[path] ?? `default ${path}`;
+  const region = raw['region'] as string;
+  if (!REGION.test(region)) throw new ConfigError(`${named('region')}: "${region}" is not a region name such as us-east-1`);
+  const accountId = raw['accountId'] as string;
+  if (!/^[0-9]{12}$/.test(accountId)) throw new ConfigError(`${named('accountId')}: an account id is exactly 12 digits`);
+  const tls = raw['tls'] as { cert?: string; key?: string } | undefined;
+  if (tls && Boolean(tls.cert) !== Boolean(tls.key)) {
+    throw new ConfigError('TLS needs both --tls-cert and --tls-key (BERTH_TLS_CERT / BERTH_TLS_KEY)');
+  }
+  const id = raw['rootAccessKeyId'] as string | undefined;
+  const secret = raw['rootSecretAccessKey'] as string | undefined;
+  if (Boolean(id) !== Boolean(secret)) {
+    throw new ConfigError('set both BERTH_ROOT_ACCESS_KEY_ID and BERTH_ROOT_SECRET_ACCESS_KEY, or neither');
+  }
+  if (id && !/^[A-Z0-9]{16,128}$/.test(id)) {
+    throw new ConfigError('BERTH_ROOT_ACCESS_KEY_ID: an access key id is 16 to 128 uppercase letters and digits');
+  }
+  if (secret && (secret.length < 16 || secret.includes(':'))) {
+    throw new ConfigError('BERTH_ROOT_SECRET_ACCESS_KEY: a secret is at least 16 characters and has no ":"');
+  }
+  const limits = raw['limits'] as { maxManifestBytes: number };
+  if (limits.maxManifestBytes < 1024) throw new ConfigError(`${named('limits.maxManifestBytes')}: must be at least 1024`);
+  const config: Config = {
+    listen: raw['listen'] as Config['listen'],
+    dataDir: resolve(cwd, raw['dataDir'] as string),
+    region,
+    ...(tls?.cert && tls.key ? { tls: { cert: resolve(cwd, tls.cert), key: resolve(cwd, tls.key) } } : {}),
+    accountId,
+    ...(id ? { rootAccessKeyId: id, rootSecretAccessKey: secret } : {}),
+    ...(raw['masterKey'] ? { masterKey: raw['masterKey'] as string } : {}),
+    createOnPush: raw['createOnPush'] as boolean,
+    logLevel: raw['logLevel'] as Config['logLevel'],
+    limits: { maxManifestBytes: limits.maxManifestBytes },
+    uploadTtlSeconds: raw['uploadTtlSeconds'] as number,
+  };
+  return deepFreeze(config);
+}
+
+function coerce(field: Field, value: unknown, where: string): unknown {
+  switch (field.kind) {
+    case 'string':
+      if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigError(`${where}: expected a string`);
+      return String(value);
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (/^(true|1|yes|on)$/i.test(String(value))) return true;
+      if (/^(false|0|no|off)$/i.test(String(value))) return false;
+      throw new ConfigError(`${where}: expected true or false, got "${String(value)}"`);
+    case 'integer': {
+      const n = typeof value === 'number' ? value : Number(String(value));
+      if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`${where}: expected a whole number, got "${String(value)}"`);
+      return n;
+    }
+    case 'logLevel':
+      if (!LOG_LEVELS.includes(String(value))) throw new ConfigError(`${where}: expected one of ${LOG_LEVELS.join(', ')}`);
+      return String(value);
+    case 'listen':
+      return parseListen(String(value), where);
+  }
+}
+
+/** `host:port`, `[v6]:port` or `:port` (all interfaces). */
+export function parseListen(value: string, where = 'listen'): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${where}: expected host:port such as 127.0.0.1:5000, got "${value}"`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function flatten(obj: Record<string, unknown>, prefix = ''): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [key, value] of Object.entries(obj)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !FIELDS.some((f) => f.path === path)) {
+      out.push(...flatten(value as Record<string, unknown>, path));
+    } else {
+      out.push([path, value]);
+    }
+  }
+  return out;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    node = (node[part] ??= {}) as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+/** Paths in the config file are relative to the file, not to the working directory. */
+function resolvePaths(raw: Record<string, unknown>, dir: string): void {
+  raw['dataDir'] = resolve(dir, raw['dataDir'] as string);
+  const tls = raw['tls'] as { cert?: string; key?: string } | undefined;
+  if (tls?.cert) tls.cert = resolve(dir, tls.cert);
+  if (tls?.key) tls.key = resolve(dir, tls.key);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,1 @@
+export { loadConfig, parseListen, ConfigError, CONFIG_FLAGS, type Config, type ConfigSources } from './config.js';

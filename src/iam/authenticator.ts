@@ -1,0 +1,80 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { BerthError } from '../core/index.js';
+import type { MetadataStore } from '../storage/metadata/index.js';
+import type { Principal, ResourceRef } from './principal.js';
+import type { SecretBox } from './secret-box.js';
+
+/** How long a verified Authorization header is remembered: bounds the staleness of a revoked key. */
+const CACHE_TTL_MS = 10_000;
+const CACHE_MAX = 10_000;
+
+/**
+ * Resolves callers to principals and decides whether they may act. Until the ECR token flow and the
+ * policy engine land (#3, #4), the OCI door takes HTTP Basic with an access key id and its secret,
+ * and a principal may act only inside its own account.
+ */
+export class Authenticator {
+  /** Verified headers by their sha256, so a secret never sits in memory as a map key. */
+  private readonly cache = new Map<string, { principal: Principal; expires: number }>();
+
+  constructor(
+    private readonly meta: MetadataStore,
+    private readonly box: SecretBox,
+    private readonly region: string,
+  ) {}
+
+  /** The principal of an `Authorization` header. Throws UNAUTHENTICATED. */
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    if (!authorization) throw new BerthError('UNAUTHENTICATED', 'authentication required: log in with an access key id and its secret');
+    const cacheKey = createHash('sha256').update(authorization).digest('base64');
+    const now = Date.now();
+    const hit = this.cache.get(cacheKey);
+    if (hit && hit.expires > now) return hit.principal;
+
+    const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization.trim());
+    if (!match) throw new BerthError('UNAUTHENTICATED', 'unsupported authorization scheme; use HTTP Basic');
+    const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new BerthError('UNAUTHENTICATED', 'malformed Basic credentials');
+    const user = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    const key = /^[A-Z0-9]{16,128}$/.test(user) ? await this.meta.accessKeys.get(user) : undefined;
+    // Compare even when the key is unknown, so timing does not reveal which key ids exist.
+    const secret = key && key.status === 'Active' ? this.box.open(key.secretEnc) : '\0'.repeat(40);
+    if (!constantTimeEqual(secret, password) || !key || key.status !== 'Active') {
+      throw new BerthError('UNAUTHENTICATED', 'invalid access key id or secret');
+    }
+    const principal: Principal =
+      key.userName === null
+        ? { kind: 'root', accountId: key.accountId, arn: `arn:aws:iam::${key.accountId}:root`, accessKeyId: key.accessKeyId }
+        : {
+            kind: 'user',
+            accountId: key.accountId,
+            arn: `arn:aws:iam::${key.accountId}:user/${key.userName}`,
+            accessKeyId: key.accessKeyId,
+            userName: key.userName,
+          };
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(cacheKey, { principal, expires: now + CACHE_TTL_MS });
+    return principal;
+  }
+
+  /**
+   * May `principal` perform the ECR `action` on `resource`? Throws ACCESS_DENIED with the reason.
+   * TODO(#4): evaluate identity, repository and registry policies here.
+   */
+  authorize(principal: Principal, action: string, resource: ResourceRef): void {
+    if (principal.accountId !== resource.accountId) {
+      const target = resource.repositoryName
+        ? `arn:aws:ecr:${this.region}:${resource.accountId}:repository/${resource.repositoryName}`
+        : `registry ${resource.accountId}`;
+      throw new BerthError('ACCESS_DENIED', `${principal.arn} is not authorized to perform ${action} on ${target}`, { action });
+    }
+  }
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}

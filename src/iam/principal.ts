@@ -1,0 +1,14 @@
+/** Who is calling: resolved once per request by the authenticator. */
+export interface Principal {
+  readonly kind: 'root' | 'user';
+  readonly accountId: string;
+  readonly arn: string;
+  readonly accessKeyId: string;
+  readonly userName?: string;
+}
+
+/** The resource a request acts on, named as in ECR. */
+export interface ResourceRef {
+  readonly accountId: string;
+  readonly repositoryName?: string;
+}

@@ -1,0 +1,56 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BerthError } from '../core/index.js';
+import { handleBlob } from './blobs.js';
+import type { OciCall, OciDeps } from './context.js';
+import { sendOciError } from './errors.js';
+import { handleCatalog, handleReferrers, handleTags } from './listing.js';
+import { handleManifest } from './manifests.js';
+import { parseOciPath } from './route.js';
+import { handleUpload, handleUploadStart } from './uploads.js';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/**
+ * The OCI Distribution API (distribution-spec v1.1) under `/v2/`. One wildcard route: repository
+ * names contain slashes, so the path is split by `parseOciPath` rather than by the router.
+ * Bodies are never parsed by Fastify here: blobs stream straight to storage and manifests are read
+ * as bytes, because their digest is over the exact bytes received.
+ */
+export async function ociPlugin(app: FastifyInstance, deps: OciDeps): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null));
+  app.setErrorHandler((err, _req, reply) => sendOciError(reply, err));
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    reply.header('Docker-Distribution-API-Version', 'registry/2.0');
+    const url = req.raw.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    // Authenticate before parsing the path: an anonymous caller learns nothing, not even name rules.
+    const principal = await deps.auth.authenticate(req.headers.authorization);
+    const route = parseOciPath(path, req.headers.host, deps.defaultAccount);
+    if (!route) throw new BerthError('UNSUPPORTED', `no OCI endpoint at ${path.slice(0, 200)}`);
+    const call: OciCall = { req, reply, principal, deps, query };
+    switch (route.kind) {
+      case 'base':
+        return reply.code(200).type('application/json').send('{}');
+      case 'catalog':
+        return handleCatalog(call);
+      case 'uploads':
+        return handleUploadStart(call, route.target);
+      case 'upload':
+        return handleUpload(call, route.target, route.id);
+      case 'blob':
+        return handleBlob(call, route.target, route.reference);
+      case 'manifest':
+        return handleManifest(call, route.target, route.reference);
+      case 'tags':
+        return handleTags(call, route.target);
+      case 'referrers':
+        return handleReferrers(call, route.target, route.reference);
+    }
+  };
+  app.route({ method: [...METHODS], url: '/v2', handler });
+  app.route({ method: [...METHODS], url: '/v2/*', handler });
+}

@@ -1,0 +1,366 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  BerthError,
+  MediaType,
+  digestAlgorithm,
+  digestOf,
+  type AccountId,
+  type Digest,
+  type ManifestRef,
+  type RepositoryName,
+  type Tag,
+} from '../core/index.js';
+import type { BlobStore, ByteRange, UploadId } from '../storage/blobs/index.js';
+import type { ManifestRow, MetadataStore, RepositoryRow } from '../storage/metadata/index.js';
+import { parseManifest, type Descriptor } from './manifest.js';
+
+export interface RegistryOptions {
+  /** A push to a missing repository creates it. */
+  createOnPush: boolean;
+  maxManifestBytes: number;
+  now?: () => number;
+}
+
+/** A repository as the core addresses it: which account, which name, and its stored row. */
+export interface Repository {
+  readonly accountId: AccountId;
+  readonly name: RepositoryName;
+  readonly row: RepositoryRow;
+}
+
+export interface BlobRead {
+  size: number;
+  range?: ByteRange;
+  stream: Readable;
+}
+
+export interface PutManifestResult {
+  digest: Digest;
+  subject?: Digest;
+  created: boolean;
+}
+
+export interface ReferrersIndex {
+  schemaVersion: 2;
+  mediaType: typeof MediaType.ociIndex;
+  manifests: Descriptor[];
+}
+
+/**
+ * The protocol-free domain: repositories, blobs, upload sessions, manifests, tags and referrers.
+ * Both front doors call these functions, so a rule (tag immutability, manifest validation, blob
+ * links) lives here once. Errors are `BerthError`s; no HTTP types enter or leave.
+ */
+export class Registry {
+  private readonly now: () => number;
+  /** Repository rows by `account/name`; repositories change rarely and are read on every request. */
+  private readonly repositoryCache = new Map<string, RepositoryRow>();
+
+  constructor(
+    private readonly meta: MetadataStore,
+    private readonly blobs: BlobStore,
+    private readonly options: RegistryOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  // ---- repositories ------------------------------------------------------------------------
+
+  /**
+   * The repository `name` of `accountId`. With `forPush` and create-on-push enabled, a missing
+   * repository is created; otherwise it throws REPOSITORY_NOT_FOUND.
+   */
+  async repository(accountId: AccountId, name: RepositoryName, opts: { forPush?: boolean } = {}): Promise<Repository> {
+    const key = `${accountId}/${name}`;
+    let row = this.repositoryCache.get(key) ?? (await this.meta.repositories.get(accountId, name));
+    if (!row && opts.forPush && this.options.createOnPush) {
+      await this.meta.accounts.ensure(accountId, this.now());
+      row = (await this.meta.repositories.create(accountId, name, this.now())).repository;
+    }
+    if (!row) {
+      throw new BerthError('REPOSITORY_NOT_FOUND', `repository ${name} does not exist in registry ${accountId}`, { name });
+    }
+    this.repositoryCache.set(key, row);
+    return { accountId, name, row };
+  }
+
+  async setTagMutability(repo: Repository, value: 'MUTABLE' | 'IMMUTABLE'): Promise<void> {
+    await this.meta.repositories.setTagMutability(repo.row.id, value);
+    this.repositoryCache.delete(`${repo.accountId}/${repo.name}`);
+  }
+
+  async listRepositories(accountId: AccountId, page: { after?: string; limit: number }): Promise<string[]> {
+    return (await this.meta.repositories.list(accountId, page)).map((r) => r.name);
+  }
+
+  // ---- blobs -------------------------------------------------------------------------------
+
+  /** Size of a blob visible through the repository. Throws BLOB_NOT_FOUND. */
+  async statBlob(repo: Repository, digest: Digest): Promise<{ size: number }> {
+    const size = await this.meta.blobs.linkedSize(repo.row.id, digest);
+    if (size === undefined) throw blobUnknown(digest);
+    return { size };
+  }
+
+  /**
+   * Open a blob visible through the repository. `range` is a parsed `Range` header: an inclusive
+   * start and optional end; an unsatisfiable range throws RANGE_INVALID with the blob size.
+   */
+  async openBlob(repo: Repository, digest: Digest, opts: { range?: { start?: number; end?: number }; signal?: AbortSignal } = {}): Promise<BlobRead> {
+    const { size } = await this.statBlob(repo, digest);
+    let range: ByteRange | undefined;
+    if (opts.range) {
+      range = resolveRange(opts.range, size);
+    }
+    const stream = await this.blobs.open(digest, { ...(range ? { range } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    return { size, stream, ...(range ? { range } : {}) };
+  }
+
+  /** Unlink a blob from the repository. Its bytes go when nothing references them (garbage collection). */
+  async deleteBlob(repo: Repository, digest: Digest): Promise<void> {
+    if (!(await this.meta.blobs.unlink(repo.row.id, digest))) throw blobUnknown(digest);
+  }
+
+  /**
+   * Link a blob that `source` holds into `target` without moving bytes. Returns false when the
+   * source does not hold it (the caller then falls back to an ordinary upload).
+   */
+  async mountBlob(target: Repository, source: Repository, digest: Digest): Promise<{ size: number } | undefined> {
+    const size = await this.meta.blobs.linkedSize(source.row.id, digest);
+    if (size === undefined || !(await this.blobs.stat(digest))) return undefined;
+    await this.meta.blobs.link(target.row.id, digest, this.now());
+    return { size };
+  }
+
+  // ---- upload sessions ---------------------------------------------------------------------
+
+  async startUpload(repo: Repository): Promise<UploadId> {
+    const id = randomUUID() as UploadId;
+    await this.blobs.beginUpload(id);
+    await this.meta.uploads.create(id, repo.row.id, this.now());
+    return id;
+  }
+
+  /** Bytes received so far by an upload session of this repository. Throws UPLOAD_NOT_FOUND. */
+  async uploadStatus(repo: Repository, id: string): Promise<{ size: number }> {
+    const uploadId = await this.ownUpload(repo, id);
+    return { size: await this.blobs.uploadSize(uploadId) };
+  }
+
+  /**
+   * Append a chunk. `offset` is where the client says it starts (from `Content-Range`), or
+   * undefined for a streamed PATCH that continues wherever the session is.
+   */
+  async appendUpload(
+    repo: Repository,
+    id: string,
+    chunk: Readable,
+    opts: { offset?: number; length?: number; signal?: AbortSignal } = {},
+  ): Promise<{ size: number }> {
+    const uploadId = await this.ownUpload(repo, id);
+    const offset = opts.offset ?? (await this.blobs.uploadSize(uploadId));
+    const size = await this.blobs.append(uploadId, offset, chunk, {
+      ...(opts.length !== undefined ? { expectedLength: opts.length } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    return { size };
+  }
+
+  /** Verify and publish an upload session's bytes as `digest`, and link the blob to the repository. */
+  async completeUpload(repo: Repository, id: string, digest: Digest): Promise<{ size: number }> {
+    const uploadId = await this.ownUpload(repo, id);
+    const { size } = await this.blobs.commit(uploadId, digest);
+    await this.meta.transaction(async (tx) => {
+      await tx.blobs.record(digest, size, this.now());
+      await tx.blobs.link(repo.row.id, digest, this.now());
+      await tx.uploads.delete(uploadId);
+    });
+    return { size };
+  }
+
+  async cancelUpload(repo: Repository, id: string): Promise<void> {
+    const uploadId = await this.ownUpload(repo, id);
+    await this.meta.uploads.delete(uploadId);
+    await this.blobs.abort(uploadId);
+  }
+
+  /** A whole blob in one request (POST with `digest`): stream, verify, publish, link. */
+  async putBlob(repo: Repository, digest: Digest, body: Readable, opts: { length?: number; signal?: AbortSignal } = {}): Promise<{ size: number }> {
+    const id = await this.startUpload(repo);
+    try {
+      await this.appendUpload(repo, id, body, { offset: 0, ...opts });
+      return await this.completeUpload(repo, id, digest);
+    } catch (err) {
+      await this.cancelUpload(repo, id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async ownUpload(repo: Repository, id: string): Promise<UploadId> {
+    const upload = /^[0-9a-f-]{36}$/.test(id) ? await this.meta.uploads.get(id) : undefined;
+    if (!upload || upload.repositoryId !== repo.row.id) {
+      throw new BerthError('UPLOAD_NOT_FOUND', `upload session ${id.slice(0, 64)} does not exist in repository ${repo.name}`);
+    }
+    return id as UploadId;
+  }
+
+  // ---- manifests and tags ------------------------------------------------------------------
+
+  async getManifest(repo: Repository, ref: ManifestRef): Promise<ManifestRow> {
+    const row =
+      ref.kind === 'tag' ? await this.meta.manifests.getByTag(repo.row.id, ref.tag) : await this.meta.manifests.get(repo.row.id, ref.digest);
+    if (!row) {
+      throw new BerthError('MANIFEST_NOT_FOUND', `manifest ${ref.kind === 'tag' ? ref.tag : ref.digest} is not in repository ${repo.name}`, {
+        ...(ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest }),
+      });
+    }
+    return row;
+  }
+
+  /**
+   * Store a manifest under its digest and, when `ref` is a tag, point the tag at it. Every blob it
+   * references must be linked to the repository with the declared size, and every child of an index
+   * must be stored in it; the subject need not exist (distribution-spec v1.1). Storing the manifest
+   * and moving the tag happen in one transaction: a reader sees the old state or the new one.
+   */
+  async putManifest(repo: Repository, ref: ManifestRef, body: Buffer, contentType: string | undefined): Promise<PutManifestResult> {
+    if (body.length > this.options.maxManifestBytes) {
+      throw new BerthError('MANIFEST_TOO_LARGE', `manifest is ${body.length} bytes; the limit is ${this.options.maxManifestBytes}`, {
+        limit: this.options.maxManifestBytes,
+      });
+    }
+    const parsed = parseManifest(body, contentType);
+    const digest = digestOf(body, ref.kind === 'digest' ? digestAlgorithm(ref.digest) : 'sha256');
+    if (ref.kind === 'digest' && ref.digest !== digest) {
+      throw new BerthError('DIGEST_INVALID', `manifest body has digest ${digest}, not ${ref.digest}`);
+    }
+    const now = this.now();
+    return this.meta.transaction(async (tx) => {
+      const sizes = await tx.blobs.linkedSizes(
+        repo.row.id,
+        parsed.blobs.map((d) => d.digest),
+      );
+      for (const blob of parsed.blobs) {
+        const size = sizes.get(blob.digest);
+        if (size === undefined) {
+          throw new BerthError('MANIFEST_BLOB_UNKNOWN', `blob ${blob.digest} is not in repository ${repo.name}; push it before the manifest`, {
+            digest: blob.digest,
+          });
+        }
+        if (size !== blob.size) {
+          throw new BerthError('MANIFEST_INVALID', `descriptor of ${blob.digest} says ${blob.size} bytes; the blob has ${size}`, {
+            digest: blob.digest,
+          });
+        }
+      }
+      const present = await tx.manifests.existing(
+        repo.row.id,
+        parsed.children.map((d) => d.digest),
+      );
+      for (const child of parsed.children) {
+        if (!present.has(child.digest)) {
+          throw new BerthError('MANIFEST_BLOB_UNKNOWN', `manifest ${child.digest} listed by the index is not in repository ${repo.name}; push it first`, {
+            digest: child.digest,
+          });
+        }
+      }
+      const created = await tx.manifests.put(
+        {
+          repositoryId: repo.row.id,
+          digest,
+          mediaType: parsed.mediaType,
+          artifactType: parsed.artifactType ?? null,
+          subject: parsed.subject?.digest ?? null,
+          size: body.length,
+          body,
+          annotations: parsed.annotations ?? null,
+          pushedAt: now,
+        },
+        [
+          ...parsed.blobs.map((d) => ({ childDigest: d.digest, childKind: 'blob' as const })),
+          ...parsed.children.map((d) => ({ childDigest: d.digest, childKind: 'manifest' as const })),
+        ],
+      );
+      if (ref.kind === 'tag') await this.moveTag(tx, repo, ref.tag, digest, now);
+      return { digest, created, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
+    });
+  }
+
+  private async moveTag(tx: MetadataStore, repo: Repository, tag: Tag, digest: Digest, now: number): Promise<void> {
+    if (repo.row.tagMutability === 'IMMUTABLE') {
+      const current = await tx.tags.get(repo.row.id, tag);
+      if (current !== undefined && current !== digest) {
+        throw new BerthError('TAG_IMMUTABLE', `tag ${tag} already exists in repository ${repo.name}, whose tags are immutable`, { tag });
+      }
+    }
+    await tx.tags.move(repo.row.id, tag, digest, now);
+  }
+
+  /**
+   * Delete by digest removes the manifest and every tag on it; delete by tag removes only the tag
+   * (distribution-spec v1.1). A manifest that an index in the repository lists cannot be deleted
+   * before the index (as in ECR).
+   */
+  async deleteManifest(repo: Repository, ref: ManifestRef): Promise<void> {
+    if (ref.kind === 'tag') {
+      if (!(await this.meta.tags.delete(repo.row.id, ref.tag))) {
+        throw new BerthError('MANIFEST_NOT_FOUND', `tag ${ref.tag} is not in repository ${repo.name}`, { tag: ref.tag });
+      }
+      return;
+    }
+    await this.meta.transaction(async (tx) => {
+      const parents = await tx.manifests.parents(repo.row.id, ref.digest);
+      if (parents.length > 0) {
+        throw new BerthError('MANIFEST_REFERENCED', `manifest ${ref.digest} is listed by index ${parents[0]}; delete the index first`, {
+          digest: ref.digest,
+          index: parents[0],
+        });
+      }
+      if (!(await tx.manifests.delete(repo.row.id, ref.digest))) {
+        throw new BerthError('MANIFEST_NOT_FOUND', `manifest ${ref.digest} is not in repository ${repo.name}`, { digest: ref.digest });
+      }
+    });
+  }
+
+  async listTags(repo: Repository, page: { after?: string; limit: number }): Promise<string[]> {
+    return this.meta.tags.list(repo.row.id, page);
+  }
+
+  /** The OCI image index of manifests whose `subject` is `digest` (distribution-spec v1.1, referrers API). */
+  async referrers(repo: Repository, digest: Digest, artifactType?: string): Promise<ReferrersIndex> {
+    const rows = await this.meta.manifests.referrers(repo.row.id, digest, artifactType);
+    return {
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: rows.map((row) => ({
+        mediaType: row.mediaType,
+        digest: row.digest as Digest,
+        size: row.size,
+        ...(row.artifactType ? { artifactType: row.artifactType } : {}),
+        ...(row.annotations ? { annotations: row.annotations } : {}),
+      })),
+    };
+  }
+}
+
+function blobUnknown(digest: Digest): BerthError {
+  return new BerthError('BLOB_NOT_FOUND', `blob ${digest} is not in this repository`, { digest });
+}
+
+/** RFC 9110 byte ranges: `start-end`, `start-` and the suffix form `-n`. */
+function resolveRange(range: { start?: number; end?: number }, size: number): ByteRange {
+  let start: number;
+  let end: number;
+  if (range.start === undefined) {
+    const suffix = range.end ?? 0;
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+    if (suffix === 0) throw new BerthError('RANGE_INVALID', 'range is not satisfiable', { size });
+  } else {
+    start = range.start;
+    end = Math.min(range.end ?? size - 1, size - 1);
+  }
+  if (start >= size || start > end) throw new BerthError('RANGE_INVALID', `range is not satisfiable for a blob of ${size} bytes`, { size });
+  return { start, end };
+}

@@ -1,0 +1,426 @@
+import { Kysely, type Transaction } from 'kysely';
+import type { Schema } from './schema.js';
+import type { Dialect } from './migrations.js';
+
+type Db = Kysely<Schema> | Transaction<Schema>;
+
+export interface RepositoryRow {
+  id: number;
+  accountId: string;
+  name: string;
+  tagMutability: 'MUTABLE' | 'IMMUTABLE';
+  createdAt: number;
+}
+
+export interface ManifestRow {
+  repositoryId: number;
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  subject: string | null;
+  size: number;
+  body: Buffer;
+  annotations: Record<string, string> | null;
+  pushedAt: number;
+}
+
+export interface ManifestReference {
+  childDigest: string;
+  childKind: 'blob' | 'manifest';
+}
+
+export interface AccessKeyRow {
+  accessKeyId: string;
+  accountId: string;
+  userName: string | null;
+  secretEnc: string;
+  status: 'Active' | 'Inactive';
+  createdAt: number;
+}
+
+export interface Page {
+  /** Return entries strictly after this key (exclusive), in ascending order. */
+  after?: string;
+  limit: number;
+}
+
+/**
+ * Metadata, split into one small store per aggregate. Every query is written once with Kysely, so
+ * the same code runs on SQLite (embedded) and PostgreSQL (scale-out); the dialect is chosen by the
+ * caller that opens the database. `transaction(fn)` gives `fn` the same stores bound to one
+ * transaction.
+ */
+export class MetadataStore {
+  readonly accounts: AccountStore;
+  readonly accessKeys: AccessKeyStore;
+  readonly repositories: RepositoryStore;
+  readonly blobs: BlobRecordStore;
+  readonly manifests: ManifestStore;
+  readonly tags: TagStore;
+  readonly uploads: UploadStore;
+
+  constructor(
+    private readonly db: Db,
+    readonly dialect: Dialect,
+    private readonly onClose?: () => Promise<void>,
+  ) {
+    this.accounts = new AccountStore(db);
+    this.accessKeys = new AccessKeyStore(db);
+    this.repositories = new RepositoryStore(db);
+    this.blobs = new BlobRecordStore(db);
+    this.manifests = new ManifestStore(db);
+    this.tags = new TagStore(db);
+    this.uploads = new UploadStore(db);
+  }
+
+  /** Run `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
+  transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return (this.db as Kysely<Schema>).transaction().execute((trx) => fn(new MetadataStore(trx, this.dialect)));
+  }
+
+  async close(): Promise<void> {
+    await this.onClose?.();
+  }
+}
+
+class AccountStore {
+  constructor(private readonly db: Db) {}
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.db.selectFrom('accounts').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+  }
+
+  async ensure(id: string, now: number): Promise<void> {
+    await this.db.insertInto('accounts').values({ id, created_at: now }).onConflict((oc) => oc.doNothing()).execute();
+  }
+}
+
+class AccessKeyStore {
+  constructor(private readonly db: Db) {}
+
+  async get(accessKeyId: string): Promise<AccessKeyRow | undefined> {
+    const row = await this.db.selectFrom('access_keys').selectAll().where('access_key_id', '=', accessKeyId).executeTakeFirst();
+    return row && {
+      accessKeyId: row.access_key_id,
+      accountId: row.account_id,
+      userName: row.user_name,
+      secretEnc: row.secret_enc,
+      status: row.status,
+      createdAt: Number(row.created_at),
+    };
+  }
+
+  async create(row: AccessKeyRow): Promise<void> {
+    await this.db
+      .insertInto('access_keys')
+      .values({
+        access_key_id: row.accessKeyId,
+        account_id: row.accountId,
+        user_name: row.userName,
+        secret_enc: row.secretEnc,
+        status: row.status,
+        created_at: row.createdAt,
+      })
+      .execute();
+  }
+
+  async countRootKeys(accountId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('access_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', accountId)
+      .where('user_name', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
+
+class RepositoryStore {
+  constructor(private readonly db: Db) {}
+
+  async get(accountId: string, name: string): Promise<RepositoryRow | undefined> {
+    const row = await this.db
+      .selectFrom('repositories')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && toRepository(row);
+  }
+
+  /** Create the repository, or return the existing one when another request created it first. */
+  async create(accountId: string, name: string, now: number): Promise<{ repository: RepositoryRow; created: boolean }> {
+    const inserted = await this.db
+      .insertInto('repositories')
+      .values({ account_id: accountId, name, tag_mutability: 'MUTABLE', created_at: now })
+      .onConflict((oc) => oc.columns(['account_id', 'name']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (inserted) return { repository: toRepository(inserted), created: true };
+    const existing = await this.get(accountId, name);
+    if (!existing) throw new Error(`repository ${accountId}/${name} vanished while being created`);
+    return { repository: existing, created: false };
+  }
+
+  async setTagMutability(id: number, value: 'MUTABLE' | 'IMMUTABLE'): Promise<void> {
+    await this.db.updateTable('repositories').set({ tag_mutability: value }).where('id', '=', id).execute();
+  }
+
+  async list(accountId: string, page: Page): Promise<RepositoryRow[]> {
+    let q = this.db.selectFrom('repositories').selectAll().where('account_id', '=', accountId);
+    if (page.after !== undefined) q = q.where('name', '>', page.after);
+    const rows = await q.orderBy('name').limit(page.limit).execute();
+    return rows.map(toRepository);
+  }
+}
+
+function toRepository(row: { id: number; account_id: string; name: string; tag_mutability: string; created_at: number }): RepositoryRow {
+  return {
+    id: Number(row.id),
+    accountId: row.account_id,
+    name: row.name,
+    tagMutability: row.tag_mutability as RepositoryRow['tagMutability'],
+    createdAt: Number(row.created_at),
+  };
+}
+
+class BlobRecordStore {
+  constructor(private readonly db: Db) {}
+
+  /** Record a committed blob. Recording one that exists is a no-op. */
+  async record(digest: string, size: number, now: number): Promise<void> {
+    await this.db.insertInto('blobs').values({ digest, size, created_at: now }).onConflict((oc) => oc.doNothing()).execute();
+  }
+
+  async size(digest: string): Promise<number | undefined> {
+    const row = await this.db.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirst();
+    return row && Number(row.size);
+  }
+
+  /** The blob's size if it is linked to the repository, else undefined. */
+  async linkedSize(repositoryId: number, digest: string): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('repository_blobs')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .select('blobs.size')
+      .where('repository_blobs.repository_id', '=', repositoryId)
+      .where('repository_blobs.digest', '=', digest)
+      .executeTakeFirst();
+    return row && Number(row.size);
+  }
+
+  async link(repositoryId: number, digest: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('repository_blobs')
+      .values({ repository_id: repositoryId, digest, created_at: now })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  /** Returns whether a link existed. */
+  async unlink(repositoryId: number, digest: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('repository_blobs')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Of `digests`, the ones linked to the repository, with their sizes. */
+  async linkedSizes(repositoryId: number, digests: readonly string[]): Promise<Map<string, number>> {
+    if (digests.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('repository_blobs')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .select(['blobs.digest', 'blobs.size'])
+      .where('repository_blobs.repository_id', '=', repositoryId)
+      .where('repository_blobs.digest', 'in', [...new Set(digests)])
+      .execute();
+    return new Map(rows.map((r) => [r.digest, Number(r.size)]));
+  }
+}
+
+class ManifestStore {
+  constructor(private readonly db: Db) {}
+
+  async get(repositoryId: number, digest: string): Promise<ManifestRow | undefined> {
+    const row = await this.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return row && toManifest(row);
+  }
+
+  /** The manifest a tag points at, in one query. */
+  async getByTag(repositoryId: number, tag: string): Promise<ManifestRow | undefined> {
+    const row = await this.db
+      .selectFrom('tags')
+      .innerJoin('manifests', (join) =>
+        join.onRef('manifests.repository_id', '=', 'tags.repository_id').onRef('manifests.digest', '=', 'tags.digest'),
+      )
+      .selectAll('manifests')
+      .where('tags.repository_id', '=', repositoryId)
+      .where('tags.tag', '=', tag)
+      .executeTakeFirst();
+    return row && toManifest(row);
+  }
+
+  /** Of `digests`, the ones stored in the repository. */
+  async existing(repositoryId: number, digests: readonly string[]): Promise<Set<string>> {
+    if (digests.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('manifests')
+      .select('digest')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', 'in', [...new Set(digests)])
+      .execute();
+    return new Set(rows.map((r) => r.digest));
+  }
+
+  /** Insert the manifest and its references; a manifest that exists is left as it is. Returns whether it was new. */
+  async put(row: ManifestRow, references: readonly ManifestReference[]): Promise<boolean> {
+    const result = await this.db
+      .insertInto('manifests')
+      .values({
+        repository_id: row.repositoryId,
+        digest: row.digest,
+        media_type: row.mediaType,
+        artifact_type: row.artifactType,
+        subject: row.subject,
+        size: row.size,
+        body: row.body,
+        annotations: row.annotations ? JSON.stringify(row.annotations) : null,
+        pushed_at: row.pushedAt,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    const inserted = Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    if (inserted && references.length > 0) {
+      const unique = new Map(references.map((r) => [r.childDigest, r]));
+      await this.db
+        .insertInto('manifest_references')
+        .values(
+          [...unique.values()].map((r) => ({
+            repository_id: row.repositoryId,
+            parent_digest: row.digest,
+            child_digest: r.childDigest,
+            child_kind: r.childKind,
+          })),
+        )
+        .execute();
+    }
+    return inserted;
+  }
+
+  async delete(repositoryId: number, digest: string): Promise<boolean> {
+    await this.db.deleteFrom('tags').where('repository_id', '=', repositoryId).where('digest', '=', digest).execute();
+    await this.db
+      .deleteFrom('manifest_references')
+      .where('repository_id', '=', repositoryId)
+      .where('parent_digest', '=', digest)
+      .execute();
+    const result = await this.db
+      .deleteFrom('manifests')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Manifests in the repository whose index lists `digest` as a child. */
+  async parents(repositoryId: number, digest: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('manifest_references')
+      .select('parent_digest')
+      .where('repository_id', '=', repositoryId)
+      .where('child_digest', '=', digest)
+      .where('child_kind', '=', 'manifest')
+      .execute();
+    return rows.map((r) => r.parent_digest);
+  }
+
+  /** Manifests in the repository whose `subject` is `digest`, optionally of one artifact type. */
+  async referrers(repositoryId: number, subject: string, artifactType?: string): Promise<ManifestRow[]> {
+    let q = this.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repository_id', '=', repositoryId)
+      .where('subject', '=', subject);
+    if (artifactType !== undefined) q = q.where('artifact_type', '=', artifactType);
+    const rows = await q.orderBy('digest').execute();
+    return rows.map(toManifest);
+  }
+}
+
+function toManifest(row: Schema['manifests']): ManifestRow {
+  return {
+    repositoryId: Number(row.repository_id),
+    digest: row.digest,
+    mediaType: row.media_type,
+    artifactType: row.artifact_type,
+    subject: row.subject,
+    size: Number(row.size),
+    body: Buffer.isBuffer(row.body) ? row.body : Buffer.from(row.body),
+    annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
+    pushedAt: Number(row.pushed_at),
+  };
+}
+
+class TagStore {
+  constructor(private readonly db: Db) {}
+
+  async get(repositoryId: number, tag: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('tags')
+      .select('digest')
+      .where('repository_id', '=', repositoryId)
+      .where('tag', '=', tag)
+      .executeTakeFirst();
+    return row?.digest;
+  }
+
+  /** Point the tag at `digest`; returns the digest it pointed at before, if any. */
+  async move(repositoryId: number, tag: string, digest: string, now: number): Promise<string | undefined> {
+    const before = await this.get(repositoryId, tag);
+    if (before === digest) return before;
+    await this.db
+      .insertInto('tags')
+      .values({ repository_id: repositoryId, tag, digest, updated_at: now })
+      .onConflict((oc) => oc.columns(['repository_id', 'tag']).doUpdateSet({ digest, updated_at: now }))
+      .execute();
+    return before;
+  }
+
+  async delete(repositoryId: number, tag: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('tags').where('repository_id', '=', repositoryId).where('tag', '=', tag).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async list(repositoryId: number, page: Page): Promise<string[]> {
+    let q = this.db.selectFrom('tags').select('tag').where('repository_id', '=', repositoryId);
+    if (page.after !== undefined) q = q.where('tag', '>', page.after);
+    const rows = await q.orderBy('tag').limit(page.limit).execute();
+    return rows.map((r) => r.tag);
+  }
+}
+
+class UploadStore {
+  constructor(private readonly db: Db) {}
+
+  async create(id: string, repositoryId: number, now: number): Promise<void> {
+    await this.db.insertInto('uploads').values({ id, repository_id: repositoryId, created_at: now }).execute();
+  }
+
+  async get(id: string): Promise<{ id: string; repositoryId: number; createdAt: number } | undefined> {
+    const row = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { id: row.id, repositoryId: Number(row.repository_id), createdAt: Number(row.created_at) };
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+  }
+}

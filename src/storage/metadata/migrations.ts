@@ -1,0 +1,105 @@
+import { sql, type Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * Versioned migrations, applied in name order by Kysely's Migrator (which takes a lock, so nodes
+ * starting together apply each exactly once). Never edit a released migration: add a new one.
+ * Written with the schema builder so that both engines get the same tables.
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  const serial = dialect === 'sqlite' ? 'integer' : 'bigserial';
+  const bytes = dialect === 'sqlite' ? 'blob' : 'bytea';
+  return {
+    '0001_registry_core': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('accounts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('access_keys')
+          .addColumn('access_key_id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('user_name', 'text')
+          .addColumn('secret_enc', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('repositories')
+          .addColumn('id', serial, (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('tag_mutability', 'text', (c) => c.notNull().defaultTo('MUTABLE'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('repositories_account_name', ['account_id', 'name'])
+          .execute();
+        await db.schema
+          .createTable('blobs')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('repository_blobs')
+          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('digest', 'text', (c) => c.notNull().references('blobs.digest'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('repository_blobs_pk', ['repository_id', 'digest'])
+          .execute();
+        await db.schema.createIndex('repository_blobs_digest').on('repository_blobs').column('digest').execute();
+        await db.schema
+          .createTable('manifests')
+          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('media_type', 'text', (c) => c.notNull())
+          .addColumn('artifact_type', 'text')
+          .addColumn('subject', 'text')
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('body', sql.raw(bytes), (c) => c.notNull())
+          .addColumn('annotations', 'text')
+          .addColumn('pushed_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('manifests_pk', ['repository_id', 'digest'])
+          .execute();
+        await db.schema.createIndex('manifests_subject').on('manifests').columns(['repository_id', 'subject']).execute();
+        await db.schema
+          .createTable('manifest_references')
+          .addColumn('repository_id', 'bigint', (c) => c.notNull())
+          .addColumn('parent_digest', 'text', (c) => c.notNull())
+          .addColumn('child_digest', 'text', (c) => c.notNull())
+          .addColumn('child_kind', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('manifest_references_pk', ['repository_id', 'parent_digest', 'child_digest'])
+          .addForeignKeyConstraint('manifest_references_parent', ['repository_id', 'parent_digest'], 'manifests', ['repository_id', 'digest'], (c) =>
+            c.onDelete('cascade'),
+          )
+          .execute();
+        await db.schema
+          .createIndex('manifest_references_child')
+          .on('manifest_references')
+          .columns(['repository_id', 'child_digest'])
+          .execute();
+        await db.schema
+          .createTable('tags')
+          .addColumn('repository_id', 'bigint', (c) => c.notNull())
+          .addColumn('tag', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('tags_pk', ['repository_id', 'tag'])
+          .addForeignKeyConstraint('tags_manifest', ['repository_id', 'digest'], 'manifests', ['repository_id', 'digest'], (c) =>
+            c.onDelete('cascade'),
+          )
+          .execute();
+        await db.schema.createIndex('tags_digest').on('tags').columns(['repository_id', 'digest']).execute();
+        await db.schema
+          .createTable('uploads')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { MetadataStore } from './metadata-store.js';
+import { migrations } from './migrations.js';
+import type { Schema } from './schema.js';
+
+/**
+ * Open (creating if needed) the embedded SQLite database and bring its schema up to date.
+ * WAL lets readers proceed during a write; synchronous=FULL makes every acknowledged commit
+ * survive a power loss, not only a process crash: a registry must never lose an acknowledged push.
+ */
+export async function openSqliteMetadata(path: string): Promise<MetadataStore> {
+  mkdirSync(dirname(path), { recursive: true });
+  const database = new Database(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  await migrate(db);
+  return new MetadataStore(db, 'sqlite', () => db.destroy());
+}
+
+async function migrate(db: Kysely<Schema>): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations('sqlite') },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error)?.message ?? 'unknown error'}`, {
+      cause: error,
+    });
+  }
+}
