@@ -49,5 +49,5 @@ export async function handleReferrers(call: OciCall, target: RepoTarget, referen
   const artifactType = query.get('artifactType') ?? undefined;
   const index = await deps.registry.referrers(repo, digest, artifactType);
   if (artifactType !== undefined) reply.header('OCI-Filters-Applied', 'artifactType');
-  reply.code(200).header('Content-Type', index.mediaType).send(JSON.stringify(index));
+  reply.code(200).header('Content-Type', index.mediaType).send(Buffer.from(JSON.stringify(index)));
 }
