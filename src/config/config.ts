@@ -105,7 +105,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         setPath(raw, path, coerce(field, value, `${file}: ${path}`));
         origin[path] = `config file ${file}`;
       }
-      resolvePaths(raw, fileDir);
+      resolvePaths(raw, fileDir, origin);
     }
   }
   for (const field of FIELDS) {
@@ -148,8 +148,9 @@ function validate(raw: Record<string, unknown>, origin: Record<string, string>, 
   }
   const limits = raw['limits'] as { maxManifestBytes: number };
   if (limits.maxManifestBytes < 1024) throw new ConfigError(`${named('limits.maxManifestBytes')}: must be at least 1024`);
+  const listen = typeof raw['listen'] === 'string' ? parseListen(raw['listen'], named('listen')) : (raw['listen'] as Config['listen']);
   const config: Config = {
-    listen: raw['listen'] as Config['listen'],
+    listen,
     dataDir: resolve(cwd, raw['dataDir'] as string),
     region,
     ...(tls?.cert && tls.key ? { tls: { cert: resolve(cwd, tls.cert), key: resolve(cwd, tls.key) } } : {}),
@@ -176,7 +177,7 @@ function coerce(field: Field, value: unknown, where: string): unknown {
       throw new ConfigError(`${where}: expected true or false, got "${String(value)}"`);
     case 'integer': {
       const n = typeof value === 'number' ? value : Number(String(value));
-      if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`${where}: expected a whole number, got "${String(value)}"`);
+      if (!Number.isSafeInteger(n) || n < 0 || (typeof value === 'string' && !/^\d+$/.test(value.trim()))) throw new ConfigError(`${where}: expected a whole number, got "${String(value)}"`);
       return n;
     }
     case 'logLevel':
@@ -218,8 +219,9 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 }
 
 /** Paths in the config file are relative to the file, not to the working directory. */
-function resolvePaths(raw: Record<string, unknown>, dir: string): void {
-  raw['dataDir'] = resolve(dir, raw['dataDir'] as string);
+function resolvePaths(raw: Record<string, unknown>, dir: string, origin: Record<string, string>): void {
+  // Only paths the file wrote; the default ./data stays relative to the working directory.
+  if (origin['dataDir']) raw['dataDir'] = resolve(dir, raw['dataDir'] as string);
   const tls = raw['tls'] as { cert?: string; key?: string } | undefined;
   if (tls?.cert) tls.cert = resolve(dir, tls.cert);
   if (tls?.key) tls.key = resolve(dir, tls.key);

@@ -68,7 +68,9 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     const manifests = doc['manifests'];
     if (!Array.isArray(manifests)) throw new BerthError('MANIFEST_INVALID', 'an index must have a "manifests" array');
     parsed.children = manifests.map((d, i) => parseDescriptor(d, `manifests[${i}]`));
-    if (typeof doc['artifactType'] === 'string') parsed.artifactType = doc['artifactType'];
+    const artifactType = doc['artifactType'];
+    if (artifactType !== undefined && typeof artifactType !== 'string') throw new BerthError('MANIFEST_INVALID', 'artifactType must be a string');
+    if (artifactType !== undefined) parsed.artifactType = artifactType;
   } else {
     if (doc['config'] === undefined) throw new BerthError('MANIFEST_INVALID', 'an image manifest must have a "config" descriptor');
     const config = parseDescriptor(doc['config'], 'config');

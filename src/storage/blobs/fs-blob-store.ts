@@ -192,6 +192,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async abort(id: UploadId): Promise<void> {
+    if (!/^[a-zA-Z0-9-]{8,64}$/.test(id)) return;
     this.hashes.delete(id);
     await rm(this.uploadPath(id), { force: true });
   }
