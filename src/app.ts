@@ -64,12 +64,23 @@ export async function buildApp(config: Config): Promise<App> {
   server.setNotFoundHandler((_req, reply) => sendOciError(reply, new BerthError('UNSUPPORTED', 'no such endpoint')));
   await server.register(ociPlugin, { registry, auth, defaultAccount: accountId, maxManifestBytes: config.limits.maxManifestBytes });
 
+  // Upload sessions idle past their TTL go: at start (after a crash) and then every hour.
+  const ttlMs = config.uploadTtlSeconds * 1000;
+  const sweep = () =>
+    registry.sweepUploads(ttlMs).then(
+      ({ removed }) => removed > 0 && server.log.info({ removed }, 'expired upload sessions removed'),
+      (err) => server.log.error({ err }, 'upload sweep failed'),
+    );
+  await sweep();
+  const sweeper = setInterval(sweep, Math.min(ttlMs, 3600_000)).unref();
+
   return {
     server,
     registry,
     meta,
     bootstrap,
     async close() {
+      clearInterval(sweeper);
       await server.close();
       await meta.close();
     },

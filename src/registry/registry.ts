@@ -197,6 +197,34 @@ export class Registry {
     }
   }
 
+  /**
+   * Remove upload sessions idle for longer than `ttlMs` (a client that never came back, or a
+   * session cut off by a crash), and stored bytes with no session, which a crash between storing
+   * and recording a session leaves behind. Files younger than `ttlMs` are left alone, so a
+   * session being opened right now is never raced.
+   */
+  async sweepUploads(ttlMs: number): Promise<{ removed: number }> {
+    const cutoff = this.now() - ttlMs;
+    const sessions = new Map((await this.meta.uploads.list()).map((u) => [u.id, u.createdAt]));
+    let removed = 0;
+    for (const file of await this.blobs.listUploads()) {
+      const createdAt = sessions.get(file.id);
+      sessions.delete(file.id);
+      if (Math.max(file.modifiedAt, createdAt ?? 0) >= cutoff) continue;
+      await this.meta.uploads.delete(file.id);
+      await this.blobs.abort(file.id);
+      removed++;
+    }
+    // Sessions whose bytes are gone (never written, or lost) cannot complete.
+    for (const [id, createdAt] of sessions) {
+      if (createdAt < cutoff) {
+        await this.meta.uploads.delete(id);
+        removed++;
+      }
+    }
+    return { removed };
+  }
+
   private async ownUpload(repo: Repository, id: string): Promise<UploadId> {
     const upload = /^[0-9a-f-]{36}$/.test(id) ? await this.meta.uploads.get(id) : undefined;
     if (!upload || upload.repositoryId !== repo.row.id) {

@@ -174,6 +174,17 @@ describe('pushing blobs', () => {
     expect(await errorCode(res)).toBe('BLOB_UPLOAD_UNKNOWN');
   });
 
+  it('sweeps sessions idle past the TTL, and keeps younger ones', async () => {
+    const old = (await oci.request('POST', '/v2/push/sweep/blobs/uploads/')).headers.get('location')!;
+    await oci.request('PATCH', old, { body: randomBytes(10) });
+    await new Promise((r) => setTimeout(r, 50));
+    const young = (await oci.request('POST', '/v2/push/sweep/blobs/uploads/')).headers.get('location')!;
+    const { removed } = await server.app.registry.sweepUploads(25);
+    expect(removed).toBeGreaterThanOrEqual(1);
+    expect((await oci.request('GET', old)).status).toBe(404);
+    expect((await oci.request('GET', young)).status).toBe(204);
+  });
+
   it('does not let one repository use the upload session of another', async () => {
     const location = (await oci.request('POST', '/v2/push/owner/blobs/uploads/')).headers.get('location')!;
     const id = location.split('/').pop();

@@ -39,6 +39,8 @@ export interface BlobStore {
    * UPLOAD_NOT_FOUND. Publishing a blob that already exists is a no-op.
    */
   commit(id: UploadId, expected: Digest): Promise<{ size: number }>;
+  /** Sessions whose bytes are stored, with when they were last written (for the sweeper). */
+  listUploads(): Promise<{ id: UploadId; modifiedAt: number }[]>;
   /** Drop a session and its bytes. Unknown ids are ignored. */
   abort(id: UploadId): Promise<void>;
   /** Delete a committed blob. Absent blobs are ignored. */

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Hash } from 'node:crypto';
@@ -189,6 +189,15 @@ export class FsBlobStore implements BlobStore {
     } finally {
       this.busy.delete(id);
     }
+  }
+
+  async listUploads(): Promise<{ id: UploadId; modifiedAt: number }[]> {
+    const out: { id: UploadId; modifiedAt: number }[] = [];
+    for (const name of await readdir(this.uploadsDir)) {
+      const info = await stat(join(this.uploadsDir, name)).catch(() => undefined);
+      if (info?.isFile()) out.push({ id: name as UploadId, modifiedAt: info.mtimeMs });
+    }
+    return out;
   }
 
   async abort(id: UploadId): Promise<void> {

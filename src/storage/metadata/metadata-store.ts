@@ -423,4 +423,10 @@ class UploadStore {
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('uploads').where('id', '=', id).execute();
   }
+
+  /** Every session id, with when it began: the sweeper compares them with the stored bytes. */
+  async list(): Promise<{ id: string; createdAt: number }[]> {
+    const rows = await this.db.selectFrom('uploads').select(['id', 'created_at']).execute();
+    return rows.map((r) => ({ id: r.id, createdAt: Number(r.created_at) }));
+  }
 }
