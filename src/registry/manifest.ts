@@ -17,6 +17,9 @@ export interface ParsedManifest {
   blobs: Descriptor[];
   /** Child manifests of an index. */
   children: Descriptor[];
+  /** An image manifest's config and layers (foreign layers included). */
+  config?: Descriptor;
+  layers: Descriptor[];
   subject?: Descriptor;
   /** `artifactType`, or for an image manifest without one, its config media type (image-spec v1.1, referrers). */
   artifactType?: string;
@@ -63,7 +66,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     throw new BerthError('MANIFEST_INVALID', `manifest media type ${mediaType} is not supported; use an OCI or Docker schema 2 manifest or index`);
   }
 
-  const parsed: ParsedManifest = { mediaType, blobs: [], children: [] };
+  const parsed: ParsedManifest = { mediaType, blobs: [], children: [], layers: [] };
   if (isIndexMediaType(mediaType)) {
     const manifests = doc['manifests'];
     if (!Array.isArray(manifests)) throw new BerthError('MANIFEST_INVALID', 'an index must have a "manifests" array');
@@ -78,6 +81,8 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     if (!Array.isArray(layers)) throw new BerthError('MANIFEST_INVALID', 'an image manifest must have a "layers" array');
     const layerDescriptors = layers.map((d, i) => parseDescriptor(d, `layers[${i}]`));
     parsed.blobs = [config, ...layerDescriptors.filter((d) => !isForeignLayer(d.mediaType, d.urls))];
+    parsed.config = config;
+    parsed.layers = layerDescriptors;
     const artifactType = doc['artifactType'];
     if (artifactType !== undefined && typeof artifactType !== 'string') throw new BerthError('MANIFEST_INVALID', 'artifactType must be a string');
     if (artifactType === undefined && config.mediaType === MediaType.ociEmpty && mediaType === MediaType.ociManifest) {

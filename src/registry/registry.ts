@@ -12,7 +12,7 @@ import {
   type Tag,
 } from '../core/index.js';
 import type { BlobStore, ByteRange, UploadId } from '../storage/blobs/index.js';
-import type { ManifestRow, MetadataStore, RepositoryRow } from '../storage/metadata/index.js';
+import type { ManifestRow, MetadataStore, RepositoryRow, RepositorySettings } from '../storage/metadata/index.js';
 import { parseManifest, type Descriptor } from './manifest.js';
 
 export interface RegistryOptions {
@@ -85,9 +85,11 @@ export class Registry {
     return { accountId, name, row };
   }
 
-  async setTagMutability(repo: Repository, value: 'MUTABLE' | 'IMMUTABLE'): Promise<void> {
-    await this.meta.repositories.setTagMutability(repo.row.id, value);
+  /** Change a repository's settings; returns the repository as it is afterwards. */
+  async updateRepository(repo: Repository, settings: Partial<RepositorySettings>): Promise<Repository> {
+    await this.meta.repositories.update(repo.row.id, settings);
     this.repositoryCache.delete(`${repo.accountId}/${repo.name}`);
+    return this.repository(repo.accountId, repo.name);
   }
 
   async listRepositories(accountId: AccountId, page: { after?: string; limit: number }): Promise<string[]> {
@@ -293,6 +295,10 @@ export class Registry {
           });
         }
       }
+      const imageSize =
+        parsed.children.length > 0
+          ? Math.max(0, ...(await tx.manifests.imageSizes(repo.row.id, parsed.children.map((d) => d.digest))).values())
+          : parsed.layers.reduce((sum, d) => sum + d.size, 0);
       const created = await tx.manifests.put(
         {
           repositoryId: repo.row.id,
@@ -304,6 +310,9 @@ export class Registry {
           body,
           annotations: parsed.annotations ?? null,
           pushedAt: now,
+          imageSize,
+          configMediaType: parsed.config?.mediaType ?? null,
+          lastPulledAt: null,
         },
         [
           ...parsed.blobs.map((d) => ({ childDigest: d.digest, childKind: 'blob' as const })),
@@ -316,7 +325,7 @@ export class Registry {
   }
 
   private async moveTag(tx: MetadataStore, repo: Repository, tag: Tag, digest: Digest, now: number): Promise<void> {
-    if (repo.row.tagMutability === 'IMMUTABLE') {
+    if (isTagImmutable(repo.row, tag)) {
       const current = await tx.tags.get(repo.row.id, tag);
       if (current !== undefined && current !== digest) {
         throw new BerthError('TAG_IMMUTABLE', `tag ${tag} already exists in repository ${repo.name}, whose tags are immutable`, { tag });
@@ -370,6 +379,29 @@ export class Registry {
       })),
     };
   }
+}
+
+/**
+ * Whether a tag may not move, under the repository's mode and its exclusion filters (WILDCARD:
+ * `*` matches any run of characters, the whole tag must match).
+ */
+export function isTagImmutable(row: RepositoryRow, tag: string): boolean {
+  const excluded = () => (row.tagMutabilityExclusions ?? []).some((f) => wildcardMatch(f.filter, tag));
+  switch (row.tagMutability) {
+    case 'MUTABLE':
+      return false;
+    case 'IMMUTABLE':
+      return true;
+    case 'IMMUTABLE_WITH_EXCLUSION':
+      return !excluded();
+    case 'MUTABLE_WITH_EXCLUSION':
+      return excluded();
+  }
+}
+
+export function wildcardMatch(pattern: string, value: string): boolean {
+  const source = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  return new RegExp(`^${source}$`).test(value);
 }
 
 function blobUnknown(digest: Digest): BerthError {

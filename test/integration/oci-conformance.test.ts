@@ -399,7 +399,7 @@ describe('manifests', () => {
   it('keeps an immutable tag where it is', async () => {
     const first = await oci.pushImage('man/immutable', 'v1');
     const repo = await server.app.registry.repository(parseAccountId('000000000000'), parseRepositoryName('man/immutable'));
-    await server.app.registry.setTagMutability(repo, 'IMMUTABLE');
+    await server.app.registry.updateRepository(repo, { tagMutability: 'IMMUTABLE' });
     // Re-pushing the same manifest under the same tag is fine; pointing the tag elsewhere is not.
     expect((await oci.putManifest('man/immutable', 'v1', first.body)).status).toBe(201);
     await expect(oci.pushImage('man/immutable', 'v1')).rejects.toThrow(/TAG_INVALID/);

@@ -5,6 +5,10 @@ export {
   type ManifestReference,
   type AccessKeyRow,
   type Page,
+  type RepositorySettings,
+  type TagMutabilityFilter,
+  DEFAULT_REPOSITORY_SETTINGS,
 } from './metadata-store.js';
 export { openSqliteMetadata } from './sqlite.js';
 export type { Dialect } from './migrations.js';
+export type { TagMutability } from './schema.js';

@@ -41,6 +41,9 @@ function manifest(repositoryId: number, seed: string, extra: Partial<ManifestRow
     body,
     annotations: null,
     pushedAt: NOW,
+    imageSize: 0,
+    configMediaType: 'application/vnd.oci.image.config.v1+json',
+    lastPulledAt: null,
     ...extra,
   };
 }
@@ -90,10 +93,17 @@ describe('repositories', () => {
     expect(await meta.repositories.get(ACCOUNT, 'absent')).toBeUndefined();
   });
 
-  it('setTagMutability changes it', async () => {
+  it('update changes only the settings it is given', async () => {
     const id = await repo();
-    await meta.repositories.setTagMutability(id, 'IMMUTABLE');
-    expect((await meta.repositories.get(ACCOUNT, 'app'))?.tagMutability).toBe('IMMUTABLE');
+    await meta.repositories.update(id, { tagMutability: 'IMMUTABLE' });
+    const row = await meta.repositories.get(ACCOUNT, 'app');
+    expect(row?.tagMutability).toBe('IMMUTABLE');
+    expect(row?.encryptionType).toBe('AES256');
+    await meta.repositories.update(id, { scanOnPush: true, tagMutabilityExclusions: [{ filterType: 'WILDCARD', filter: 'dev-*' }] });
+    const after = await meta.repositories.get(ACCOUNT, 'app');
+    expect(after?.tagMutability).toBe('IMMUTABLE');
+    expect(after?.scanOnPush).toBe(true);
+    expect(after?.tagMutabilityExclusions).toEqual([{ filterType: 'WILDCARD', filter: 'dev-*' }]);
   });
 
   it('list pages by name with `after`, only in the account', async () => {

@@ -1,16 +1,37 @@
 import { Kysely, type Transaction } from 'kysely';
-import type { Schema } from './schema.js';
+import type { Schema, TagMutability } from './schema.js';
 import type { Dialect } from './migrations.js';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 
-export interface RepositoryRow {
+export interface TagMutabilityFilter {
+  filterType: 'WILDCARD';
+  filter: string;
+}
+
+/** A repository's settings, as CreateRepository takes them. */
+export interface RepositorySettings {
+  tagMutability: TagMutability;
+  tagMutabilityExclusions: TagMutabilityFilter[] | null;
+  scanOnPush: boolean;
+  encryptionType: string;
+  kmsKey: string | null;
+}
+
+export interface RepositoryRow extends RepositorySettings {
   id: number;
   accountId: string;
   name: string;
-  tagMutability: 'MUTABLE' | 'IMMUTABLE';
   createdAt: number;
 }
+
+export const DEFAULT_REPOSITORY_SETTINGS: RepositorySettings = {
+  tagMutability: 'MUTABLE',
+  tagMutabilityExclusions: null,
+  scanOnPush: false,
+  encryptionType: 'AES256',
+  kmsKey: null,
+};
 
 export interface ManifestRow {
   repositoryId: number;
@@ -22,6 +43,9 @@ export interface ManifestRow {
   body: Buffer;
   annotations: Record<string, string> | null;
   pushedAt: number;
+  imageSize: number;
+  configMediaType: string | null;
+  lastPulledAt: number | null;
 }
 
 export interface ManifestReference {
@@ -149,11 +173,21 @@ class RepositoryStore {
     return row && toRepository(row);
   }
 
+  async getById(id: number): Promise<RepositoryRow | undefined> {
+    const row = await this.db.selectFrom('repositories').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRepository(row);
+  }
+
   /** Create the repository, or return the existing one when another request created it first. */
-  async create(accountId: string, name: string, now: number): Promise<{ repository: RepositoryRow; created: boolean }> {
+  async create(
+    accountId: string,
+    name: string,
+    now: number,
+    settings: RepositorySettings = DEFAULT_REPOSITORY_SETTINGS,
+  ): Promise<{ repository: RepositoryRow; created: boolean }> {
     const inserted = await this.db
       .insertInto('repositories')
-      .values({ account_id: accountId, name, tag_mutability: 'MUTABLE', created_at: now })
+      .values({ account_id: accountId, name, created_at: now, ...settingsColumns(settings) })
       .onConflict((oc) => oc.columns(['account_id', 'name']).doNothing())
       .returningAll()
       .executeTakeFirst();
@@ -163,8 +197,38 @@ class RepositoryStore {
     return { repository: existing, created: false };
   }
 
-  async setTagMutability(id: number, value: 'MUTABLE' | 'IMMUTABLE'): Promise<void> {
-    await this.db.updateTable('repositories').set({ tag_mutability: value }).where('id', '=', id).execute();
+  async update(id: number, settings: Partial<RepositorySettings>): Promise<void> {
+    const columns = settingsColumns({ ...DEFAULT_REPOSITORY_SETTINGS, ...settings });
+    const changed = Object.fromEntries(
+      Object.entries(columns).filter(([column]) => (settings as Record<string, unknown>)[COLUMN_TO_SETTING[column]!] !== undefined),
+    );
+    if (Object.keys(changed).length === 0) return;
+    await this.db.updateTable('repositories').set(changed).where('id', '=', id).execute();
+  }
+
+  /** Delete the repository with everything in it (manifests, tags, links and sessions cascade). */
+  async delete(id: number): Promise<void> {
+    await this.db.deleteFrom('manifest_references').where('repository_id', '=', id).execute();
+    await this.db.deleteFrom('tags').where('repository_id', '=', id).execute();
+    await this.db.deleteFrom('manifests').where('repository_id', '=', id).execute();
+    await this.db.deleteFrom('repository_blobs').where('repository_id', '=', id).execute();
+    await this.db.deleteFrom('uploads').where('repository_id', '=', id).execute();
+    await this.db.deleteFrom('repositories').where('id', '=', id).execute();
+  }
+
+  async count(accountId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('repositories')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async getMany(accountId: string, names: readonly string[]): Promise<RepositoryRow[]> {
+    if (names.length === 0) return [];
+    const rows = await this.db.selectFrom('repositories').selectAll().where('account_id', '=', accountId).where('name', 'in', [...names]).execute();
+    return rows.map(toRepository);
   }
 
   async list(accountId: string, page: Page): Promise<RepositoryRow[]> {
@@ -175,12 +239,34 @@ class RepositoryStore {
   }
 }
 
-function toRepository(row: { id: number; account_id: string; name: string; tag_mutability: string; created_at: number }): RepositoryRow {
+const COLUMN_TO_SETTING: Record<string, keyof RepositorySettings> = {
+  tag_mutability: 'tagMutability',
+  tag_mutability_exclusions: 'tagMutabilityExclusions',
+  scan_on_push: 'scanOnPush',
+  encryption_type: 'encryptionType',
+  kms_key: 'kmsKey',
+};
+
+function settingsColumns(settings: RepositorySettings) {
+  return {
+    tag_mutability: settings.tagMutability,
+    tag_mutability_exclusions: settings.tagMutabilityExclusions ? JSON.stringify(settings.tagMutabilityExclusions) : null,
+    scan_on_push: settings.scanOnPush ? 1 : 0,
+    encryption_type: settings.encryptionType,
+    kms_key: settings.kmsKey,
+  };
+}
+
+function toRepository(row: Omit<Schema['repositories'], 'id'> & { id: number }): RepositoryRow {
   return {
     id: Number(row.id),
     accountId: row.account_id,
     name: row.name,
-    tagMutability: row.tag_mutability as RepositoryRow['tagMutability'],
+    tagMutability: row.tag_mutability,
+    tagMutabilityExclusions: row.tag_mutability_exclusions ? (JSON.parse(row.tag_mutability_exclusions) as TagMutabilityFilter[]) : null,
+    scanOnPush: Number(row.scan_on_push) === 1,
+    encryptionType: row.encryption_type,
+    kmsKey: row.kms_key,
     createdAt: Number(row.created_at),
   };
 }
@@ -281,6 +367,18 @@ class ManifestStore {
     return new Set(rows.map((r) => r.digest));
   }
 
+  /** The image sizes of those of `digests` stored in the repository. */
+  async imageSizes(repositoryId: number, digests: readonly string[]): Promise<Map<string, number>> {
+    if (digests.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('manifests')
+      .select(['digest', 'image_size'])
+      .where('repository_id', '=', repositoryId)
+      .where('digest', 'in', [...new Set(digests)])
+      .execute();
+    return new Map(rows.map((r) => [r.digest, Number(r.image_size)]));
+  }
+
   /** Insert the manifest and its references; a manifest that exists is left as it is. Returns whether it was new. */
   async put(row: ManifestRow, references: readonly ManifestReference[]): Promise<boolean> {
     const result = await this.db
@@ -295,6 +393,9 @@ class ManifestStore {
         body: row.body,
         annotations: row.annotations ? JSON.stringify(row.annotations) : null,
         pushed_at: row.pushedAt,
+        image_size: row.imageSize,
+        config_media_type: row.configMediaType,
+        last_pulled_at: row.lastPulledAt,
       })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
@@ -367,6 +468,9 @@ function toManifest(row: Schema['manifests']): ManifestRow {
     body: Buffer.isBuffer(row.body) ? row.body : Buffer.from(row.body),
     annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
     pushedAt: Number(row.pushed_at),
+    imageSize: Number(row.image_size),
+    configMediaType: row.config_media_type,
+    lastPulledAt: row.last_pulled_at === null ? null : Number(row.last_pulled_at),
   };
 }
 

@@ -1,5 +1,4 @@
-import { sql, type Kysely } from 'kysely';
-import type { Migration } from 'kysely/migration';
+import { sql, type Kysely, type Migration } from 'kysely';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -98,6 +97,49 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
           .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '0002_ecr_api': {
+      async up(db: Kysely<any>) {
+        // Repository settings of CreateRepository and friends.
+        await db.schema.alterTable('repositories').addColumn('tag_mutability_exclusions', 'text').execute();
+        await db.schema.alterTable('repositories').addColumn('scan_on_push', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('repositories').addColumn('encryption_type', 'text', (c) => c.notNull().defaultTo('AES256')).execute();
+        await db.schema.alterTable('repositories').addColumn('kms_key', 'text').execute();
+        // What DescribeImages reports without re-reading manifest bodies.
+        await db.schema.alterTable('manifests').addColumn('image_size', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('manifests').addColumn('config_media_type', 'text').execute();
+        await db.schema.alterTable('manifests').addColumn('last_pulled_at', 'bigint').execute();
+        await db.schema
+          .createTable('resource_tags')
+          .addColumn('resource_arn', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('resource_tags_pk', ['resource_arn', 'key'])
+          .execute();
+        await db.schema
+          .createTable('users')
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('user_name', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull().unique())
+          .addColumn('path', 'text', (c) => c.notNull().defaultTo('/'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('users_pk', ['account_id', 'user_name'])
+          .execute();
+        await db.schema
+          .createTable('account_settings')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('account_settings_pk', ['account_id', 'name'])
+          .execute();
+        await db.schema
+          .createTable('pull_time_exclusions')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('principal_arn', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('pull_time_exclusions_pk', ['account_id', 'principal_arn'])
           .execute();
       },
     },

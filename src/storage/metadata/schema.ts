@@ -20,7 +20,12 @@ export interface Schema {
     id: Generated<number>;
     account_id: string;
     name: string;
-    tag_mutability: 'MUTABLE' | 'IMMUTABLE';
+    tag_mutability: TagMutability;
+    /** JSON array of `{filterType, filter}`, or null. */
+    tag_mutability_exclusions: string | null;
+    scan_on_push: number;
+    encryption_type: string;
+    kms_key: string | null;
     created_at: number;
   };
   /** Every committed blob, once, whatever the number of repositories that link it. */
@@ -37,6 +42,10 @@ export interface Schema {
     body: Uint8Array;
     annotations: string | null;
     pushed_at: number;
+    /** ECR's imageSizeInBytes: config and layers, or for an index its largest child. */
+    image_size: number;
+    config_media_type: string | null;
+    last_pulled_at: number | null;
   };
   /** What a manifest points at: blobs (config, layers) and manifests (children of an index). */
   manifest_references: {
@@ -47,4 +56,11 @@ export interface Schema {
   };
   tags: { repository_id: number; tag: string; digest: string; updated_at: number };
   uploads: { id: string; repository_id: number; created_at: number };
+  /** Resource tags (TagResource), keyed by the resource's ARN. */
+  resource_tags: { resource_arn: string; key: string; value: string };
+  users: { account_id: string; user_name: string; user_id: string; path: string; created_at: number };
+  account_settings: { account_id: string; name: string; value: string };
+  pull_time_exclusions: { account_id: string; principal_arn: string; created_at: number };
 }
+
+export type TagMutability = 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE_WITH_EXCLUSION';
