@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { BerthError, parseAccountId } from './core/index.js';
 import { Authenticator, SecretBox, bootstrapRootCredentials, type BootstrapResult } from './iam/index.js';
+import { ecrPlugin } from './ecr/index.js';
 import { ociPlugin, sendOciError } from './oci/index.js';
 import { Registry } from './registry/index.js';
 import { FsBlobStore } from './storage/blobs/index.js';
@@ -63,6 +64,14 @@ export async function buildApp(config: Config): Promise<App> {
   });
   server.setNotFoundHandler((_req, reply) => sendOciError(reply, new BerthError('UNSUPPORTED', 'no such endpoint')));
   await server.register(ociPlugin, { registry, auth, defaultAccount: accountId, maxManifestBytes: config.limits.maxManifestBytes });
+  await server.register(ecrPlugin, {
+    registry,
+    auth,
+    region: config.region,
+    defaultAccount: accountId,
+    isTls: Boolean(config.tls),
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+  });
 
   // Upload sessions idle past their TTL go: at start (after a crash) and then every hour.
   const ttlMs = config.uploadTtlSeconds * 1000;

@@ -16,7 +16,8 @@ options of serve (each also settable by environment and config file; see docs/co
   --account-id ID      default account, default 000000000000   (BERTH_ACCOUNT_ID)
   --tls-cert FILE      TLS certificate (PEM); with --tls-key serves HTTPS
   --tls-key FILE       TLS private key (PEM)
-  --create-on-push     create a repository on first push       (BERTH_CREATE_ON_PUSH)
+  --create-on-push     create a repository on first push; off by default, as in ECR (BERTH_CREATE_ON_PUSH)
+  --public-url URL     scheme and host clients use, for repositoryUri and proxyEndpoint (BERTH_PUBLIC_URL)
   --log-level LEVEL    fatal|error|warn|info|debug|trace|silent (BERTH_LOG_LEVEL)
 `;
 

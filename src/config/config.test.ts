@@ -49,7 +49,7 @@ describe('defaults', () => {
     expect(c.dataDir).toBe(join(cwd, 'data'));
     expect(c.region).toBe('us-east-1');
     expect(c.accountId).toBe('000000000000');
-    expect(c.createOnPush).toBe(true);
+    expect(c.createOnPush).toBe(false);
     expect(c.logLevel).toBe('info');
     expect(c.limits.maxManifestBytes).toBe(4 * 1024 * 1024);
     expect(c.uploadTtlSeconds).toBe(7 * 24 * 3600);
@@ -144,7 +144,7 @@ describe('precedence: flags > env > file > defaults', () => {
     expect(c.region).toBe('ca-central-1');
     expect(c.logLevel).toBe('warn');
     expect(c.accountId).toBe('111111111111');
-    expect(c.createOnPush).toBe(true);
+    expect(c.createOnPush).toBe(false);
   });
 
   it('applies all four layers at once', () => {

@@ -19,8 +19,13 @@ export interface Config {
   readonly rootSecretAccessKey?: string;
   /** Base64 of 32 bytes that encrypts stored secrets; generated into `<data>/master.key` when unset. */
   readonly masterKey?: string;
-  /** A push to a missing repository creates it (until the ECR API lands this defaults to true). */
+  /** A push to a missing repository creates it. ECR refuses such pushes, and so does berth by default. */
   readonly createOnPush: boolean;
+  /**
+   * Scheme and host clients reach the registry at (`https://registry.example.com`), used in
+   * `repositoryUri` and `proxyEndpoint`. Unset: taken from each request's Host header.
+   */
+  readonly publicUrl?: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly limits: { readonly maxManifestBytes: number };
   /** Seconds an idle upload session is kept before it may be cleaned up. */
@@ -47,6 +52,7 @@ const FIELDS: readonly Field[] = [
   { path: 'rootSecretAccessKey', kind: 'string', env: 'BERTH_ROOT_SECRET_ACCESS_KEY' },
   { path: 'masterKey', kind: 'string', env: 'BERTH_MASTER_KEY' },
   { path: 'createOnPush', kind: 'boolean', env: 'BERTH_CREATE_ON_PUSH', flag: 'create-on-push' },
+  { path: 'publicUrl', kind: 'string', env: 'BERTH_PUBLIC_URL', flag: 'public-url' },
   { path: 'logLevel', kind: 'logLevel', env: 'BERTH_LOG_LEVEL', flag: 'log-level' },
   { path: 'limits.maxManifestBytes', kind: 'integer', env: 'BERTH_LIMITS_MAX_MANIFEST_BYTES' },
   { path: 'uploadTtlSeconds', kind: 'integer', env: 'BERTH_UPLOAD_TTL_SECONDS' },
@@ -59,7 +65,7 @@ const DEFAULTS = {
   dataDir: './data',
   region: 'us-east-1',
   accountId: '000000000000',
-  createOnPush: true,
+  createOnPush: false,
   logLevel: 'info',
   limits: { maxManifestBytes: 4 * 1024 * 1024 },
   uploadTtlSeconds: 7 * 24 * 3600,
@@ -158,11 +164,18 @@ function validate(raw: Record<string, unknown>, origin: Record<string, string>, 
     ...(id ? { rootAccessKeyId: id, rootSecretAccessKey: secret } : {}),
     ...(raw['masterKey'] ? { masterKey: raw['masterKey'] as string } : {}),
     createOnPush: raw['createOnPush'] as boolean,
+    ...(raw['publicUrl'] ? { publicUrl: checkPublicUrl(raw['publicUrl'] as string, named('publicUrl')) } : {}),
     logLevel: raw['logLevel'] as Config['logLevel'],
     limits: { maxManifestBytes: limits.maxManifestBytes },
     uploadTtlSeconds: raw['uploadTtlSeconds'] as number,
   };
   return deepFreeze(config);
+}
+
+function checkPublicUrl(value: string, where: string): string {
+  const m = /^(https?):\/\/([^/?#]+)\/?$/.exec(value);
+  if (!m) throw new ConfigError(`${where}: expected a scheme and host such as https://registry.example.com, got "${value}"`);
+  return `${m[1]}://${m[2]}`;
 }
 
 function coerce(field: Field, value: unknown, where: string): unknown {

@@ -3,6 +3,9 @@ import { BerthError } from '../core/index.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import type { Principal, ResourceRef } from './principal.js';
 import type { SecretBox } from './secret-box.js';
+import type { AccessKeyRow } from '../storage/metadata/index.js';
+import { AuthTokenSigner, TokenError } from './auth-token.js';
+import { parseAuthorization, verifySignature, type SignedRequest } from './sigv4.js';
 
 /** How long a verified Authorization header is remembered: bounds the staleness of a revoked key. */
 const CACHE_TTL_MS = 10_000;
@@ -17,11 +20,54 @@ export class Authenticator {
   /** Verified headers by their sha256, so a secret never sits in memory as a map key. */
   private readonly cache = new Map<string, { principal: Principal; expires: number }>();
 
+  private readonly tokens: AuthTokenSigner;
+
   constructor(
     private readonly meta: MetadataStore,
     private readonly box: SecretBox,
     private readonly region: string,
-  ) {}
+  ) {
+    this.tokens = new AuthTokenSigner(box.deriveKey('berth auth-token v1'));
+  }
+
+  /**
+   * The principal of a SigV4-signed request (the ECR, IAM and STS doors). The signature must be
+   * scoped to this deployment's region and one of `services`, and cover `host`.
+   * Throws SigV4Error (bad or missing signature) or UNAUTHENTICATED (unknown or inactive key).
+   */
+  async authenticateSigned(req: SignedRequest, services: readonly string[], opts: { requireSignedHeaders?: readonly string[] } = {}): Promise<Principal> {
+    const parsed = parseAuthorization(req);
+    const key = /^[A-Z0-9]{16,128}$/.test(parsed.accessKeyId) ? await this.meta.accessKeys.get(parsed.accessKeyId) : undefined;
+    if (!key || key.status !== 'Active') {
+      throw new BerthError('UNAUTHENTICATED', 'The security token included in the request is invalid.');
+    }
+    verifySignature(req, parsed, this.box.open(key.secretEnc), {
+      now: new Date(),
+      expectedRegion: this.region,
+      expectedServices: services,
+      ...(opts.requireSignedHeaders ? { requireSignedHeaders: opts.requireSignedHeaders } : {}),
+    });
+    return principalOf(key);
+  }
+
+  /**
+   * A registry password for `principal` (ECR GetAuthorizationToken): self-describing and signed,
+   * so every node holding the master key accepts it without a lookup. Never contains ':'.
+   */
+  issueRegistryToken(principal: Principal, now: number): { token: string; expiresAt: number } {
+    const token = this.tokens.issue(
+      {
+        accountId: principal.accountId,
+        arn: principal.arn,
+        accessKeyId: principal.accessKeyId,
+        kind: principal.kind,
+        ...(principal.userName !== undefined ? { userName: principal.userName } : {}),
+        region: this.region,
+      },
+      now,
+    );
+    return { token, expiresAt: this.tokens.verify(token, now, this.region).expiresAt };
+  }
 
   /** The principal of an `Authorization` header. Throws UNAUTHENTICATED. */
   async authenticate(authorization: string | undefined): Promise<Principal> {
@@ -38,25 +84,47 @@ export class Authenticator {
     if (colon < 0) throw new BerthError('UNAUTHENTICATED', 'malformed Basic credentials');
     const user = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
+    if (user === 'AWS') {
+      const principal = await this.principalOfToken(password, now);
+      this.remember(cacheKey, principal, now);
+      return principal;
+    }
     const key = /^[A-Z0-9]{16,128}$/.test(user) ? await this.meta.accessKeys.get(user) : undefined;
     // Compare even when the key is unknown, so timing does not reveal which key ids exist.
     const secret = key && key.status === 'Active' ? this.box.open(key.secretEnc) : '\0'.repeat(40);
     if (!constantTimeEqual(secret, password) || !key || key.status !== 'Active') {
       throw new BerthError('UNAUTHENTICATED', 'invalid access key id or secret');
     }
-    const principal: Principal =
-      key.userName === null
-        ? { kind: 'root', accountId: key.accountId, arn: `arn:aws:iam::${key.accountId}:root`, accessKeyId: key.accessKeyId }
-        : {
-            kind: 'user',
-            accountId: key.accountId,
-            arn: `arn:aws:iam::${key.accountId}:user/${key.userName}`,
-            accessKeyId: key.accessKeyId,
-            userName: key.userName,
-          };
+    const principal = principalOf(key);
+    this.remember(cacheKey, principal, now);
+    return principal;
+  }
+
+  private async principalOfToken(token: string, now: number): Promise<Principal> {
+    try {
+      const claims = this.tokens.verify(token, now, this.region);
+      // A token outlives nothing it was issued for: a deactivated or deleted key ends it too.
+      const key = await this.meta.accessKeys.get(claims.accessKeyId);
+      if (!key || key.status !== 'Active') throw new BerthError('UNAUTHENTICATED', 'the access key this authorization token was issued for is no longer active');
+      return {
+        kind: claims.kind,
+        accountId: claims.accountId,
+        arn: claims.arn,
+        accessKeyId: claims.accessKeyId,
+        ...(claims.userName !== undefined ? { userName: claims.userName } : {}),
+      };
+    } catch (err) {
+      if (err instanceof TokenError) {
+        const why = err.kind === 'expired' ? 'has expired; get a new one with aws ecr get-login-password' : err.kind === 'wrong-region' ? 'was issued for another region' : 'is not valid';
+        throw new BerthError('UNAUTHENTICATED', `the authorization token ${why}`);
+      }
+      throw err;
+    }
+  }
+
+  private remember(cacheKey: string, principal: Principal, now: number): void {
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(cacheKey, { principal, expires: now + CACHE_TTL_MS });
-    return principal;
   }
 
   /**
@@ -77,4 +145,16 @@ function constantTimeEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb);
+}
+
+function principalOf(key: AccessKeyRow): Principal {
+  return key.userName === null
+    ? { kind: 'root', accountId: key.accountId, arn: `arn:aws:iam::${key.accountId}:root`, accessKeyId: key.accessKeyId }
+    : {
+        kind: 'user',
+        accountId: key.accountId,
+        arn: `arn:aws:iam::${key.accountId}:user/${key.userName}`,
+        accessKeyId: key.accessKeyId,
+        userName: key.userName,
+      };
 }

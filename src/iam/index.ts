@@ -2,3 +2,13 @@ export { Authenticator } from './authenticator.js';
 export { SecretBox } from './secret-box.js';
 export { bootstrapRootCredentials, generateAccessKeyId, generateSecretAccessKey, type BootstrapResult } from './credentials.js';
 export type { Principal, ResourceRef } from './principal.js';
+export {
+  SigV4Error,
+  parseAuthorization,
+  verifySignature,
+  signRequest,
+  presignRequest,
+  type SigV4ErrorKind,
+  type SignedRequest,
+  type ParsedAuthorization,
+} from './sigv4.js';

@@ -1,6 +1,6 @@
 /** Who is calling: resolved once per request by the authenticator. */
 export interface Principal {
-  readonly kind: 'root' | 'user';
+  readonly kind: 'root' | 'user' | 'assumed-role';
   readonly accountId: string;
   readonly arn: string;
   readonly accessKeyId: string;

@@ -149,13 +149,13 @@ export function parseAuthorization(req: SignedRequest): ParsedAuthorization {
 }
 
 function parseHeader(authorization: string, headers: SignedRequest['headers']): ParsedAuthorization {
-  const match = /^AWS4-HMAC-SHA256\s+(.*)$/s.exec(authorization.trim());
+  const match = /^AWS4-HMAC-SHA256(?:\s+(.*))?$/s.exec(authorization.trim());
   if (!match) {
     // The value is never echoed: it may be some other scheme's credential.
     throw new SigV4Error('incomplete', `Unsupported authorization type: only ${ALGORITHM} is accepted.`);
   }
   const fields = new Map<string, string>();
-  for (const part of match[1]!.split(',')) {
+  for (const part of (match[1] ?? '').split(',')) {
     const item = part.trim();
     if (item === '') continue;
     const eq = item.indexOf('=');

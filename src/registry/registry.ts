@@ -79,7 +79,7 @@ export class Registry {
       row = (await this.meta.repositories.create(accountId, name, this.now())).repository;
     }
     if (!row) {
-      throw new BerthError('REPOSITORY_NOT_FOUND', `repository ${name} does not exist in registry ${accountId}`, { name });
+      throw new BerthError('REPOSITORY_NOT_FOUND', `The repository with name '${name}' does not exist in the registry with id '${accountId}'`, { name });
     }
     this.repositoryCache.set(key, row);
     return { accountId, name, row };
@@ -90,6 +90,80 @@ export class Registry {
     await this.meta.repositories.update(repo.row.id, settings);
     this.repositoryCache.delete(`${repo.accountId}/${repo.name}`);
     return this.repository(repo.accountId, repo.name);
+  }
+
+  /**
+   * Create a repository explicitly (ECR CreateRepository), with its settings and resource tags.
+   * Throws REPOSITORY_EXISTS.
+   */
+  async createRepository(
+    accountId: AccountId,
+    name: RepositoryName,
+    settings: RepositorySettings,
+    tags: { arn: string; tags: readonly { key: string; value: string }[] },
+  ): Promise<Repository> {
+    const row = await this.meta.transaction(async (tx) => {
+      await tx.accounts.ensure(accountId, this.now());
+      const { repository, created } = await tx.repositories.create(accountId, name, this.now(), settings);
+      if (!created) throw new BerthError('REPOSITORY_EXISTS', `The repository with name '${name}' already exists in the registry with id '${accountId}'`);
+      await tx.resourceTags.put(tags.arn, tags.tags);
+      return repository;
+    });
+    this.repositoryCache.set(`${accountId}/${name}`, row);
+    return { accountId, name, row };
+  }
+
+  /**
+   * Delete a repository. Without `force`, one that still holds images is refused
+   * (REPOSITORY_NOT_EMPTY); with it, its manifests, tags, blob links and sessions go too. Blob
+   * bytes stay until garbage collection finds them unreferenced.
+   */
+  async deleteRepository(repo: Repository, opts: { force: boolean; arn: string }): Promise<RepositoryRow> {
+    await this.meta.transaction(async (tx) => {
+      if (!opts.force && (await tx.manifests.count(repo.row.id)) > 0) {
+        throw new BerthError(
+          'REPOSITORY_NOT_EMPTY',
+          `The repository with name '${repo.name}' in registry with id '${repo.accountId}' cannot be deleted because it still contains images`,
+        );
+      }
+      await tx.repositories.delete(repo.row.id);
+      await tx.resourceTags.removeAll(opts.arn);
+    });
+    this.repositoryCache.delete(`${repo.accountId}/${repo.name}`);
+    return repo.row;
+  }
+
+  /** Repositories of an account by name; throws REPOSITORY_NOT_FOUND naming the first missing one. */
+  async repositoriesNamed(accountId: AccountId, names: readonly RepositoryName[]): Promise<RepositoryRow[]> {
+    const rows = await this.meta.repositories.getMany(accountId, names);
+    const found = new Map(rows.map((r) => [r.name, r]));
+    const missing = names.find((n) => !found.has(n));
+    if (missing !== undefined) {
+      throw new BerthError('REPOSITORY_NOT_FOUND', `The repository with name '${missing}' does not exist in the registry with id '${accountId}'`);
+    }
+    return names.map((n) => found.get(n)!);
+  }
+
+  async repositoryPage(accountId: AccountId, page: { after?: string; limit: number }): Promise<RepositoryRow[]> {
+    return this.meta.repositories.list(accountId, page);
+  }
+
+  async resourceTags(arn: string): Promise<{ key: string; value: string }[]> {
+    return this.meta.resourceTags.list(arn);
+  }
+
+  /** Merge tags into a resource's; the total may not pass `limit` (TOO_MANY_TAGS). */
+  async tagResource(arn: string, tags: readonly { key: string; value: string }[], limit: number): Promise<void> {
+    await this.meta.transaction(async (tx) => {
+      const existing = new Set((await tx.resourceTags.list(arn)).map((t) => t.key));
+      for (const t of tags) existing.add(t.key);
+      if (existing.size > limit) throw new BerthError('TOO_MANY_TAGS', `A resource can have at most ${limit} tags; this request would leave ${existing.size}`);
+      await tx.resourceTags.put(arn, tags);
+    });
+  }
+
+  async untagResource(arn: string, keys: readonly string[]): Promise<void> {
+    await this.meta.resourceTags.remove(arn, keys);
   }
 
   async listRepositories(accountId: AccountId, page: { after?: string; limit: number }): Promise<string[]> {

@@ -82,6 +82,7 @@ export class MetadataStore {
   readonly manifests: ManifestStore;
   readonly tags: TagStore;
   readonly uploads: UploadStore;
+  readonly resourceTags: ResourceTagStore;
 
   constructor(
     private readonly db: Db,
@@ -95,6 +96,7 @@ export class MetadataStore {
     this.manifests = new ManifestStore(db);
     this.tags = new TagStore(db);
     this.uploads = new UploadStore(db);
+    this.resourceTags = new ResourceTagStore(db);
   }
 
   /** Run `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
@@ -432,6 +434,15 @@ class ManifestStore {
     return Number(result.numDeletedRows) > 0;
   }
 
+  async count(repositoryId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('manifests')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('repository_id', '=', repositoryId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /** Manifests in the repository whose index lists `digest` as a child. */
   async parents(repositoryId: number, digest: string): Promise<string[]> {
     const rows = await this.db
@@ -532,5 +543,34 @@ class UploadStore {
   async list(): Promise<{ id: string; createdAt: number }[]> {
     const rows = await this.db.selectFrom('uploads').select(['id', 'created_at']).execute();
     return rows.map((r) => ({ id: r.id, createdAt: Number(r.created_at) }));
+  }
+}
+
+class ResourceTagStore {
+  constructor(private readonly db: Db) {}
+
+  async list(resourceArn: string): Promise<{ key: string; value: string }[]> {
+    const rows = await this.db.selectFrom('resource_tags').select(['key', 'value']).where('resource_arn', '=', resourceArn).orderBy('key').execute();
+    return rows;
+  }
+
+  /** Add or overwrite tags; keys not given stay. */
+  async put(resourceArn: string, tags: readonly { key: string; value: string }[]): Promise<void> {
+    for (const tag of tags) {
+      await this.db
+        .insertInto('resource_tags')
+        .values({ resource_arn: resourceArn, key: tag.key, value: tag.value })
+        .onConflict((oc) => oc.columns(['resource_arn', 'key']).doUpdateSet({ value: tag.value }))
+        .execute();
+    }
+  }
+
+  async remove(resourceArn: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.db.deleteFrom('resource_tags').where('resource_arn', '=', resourceArn).where('key', 'in', [...keys]).execute();
+  }
+
+  async removeAll(resourceArn: string): Promise<void> {
+    await this.db.deleteFrom('resource_tags').where('resource_arn', '=', resourceArn).execute();
   }
 }

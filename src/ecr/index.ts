@@ -1,0 +1,1 @@
+export { ecrPlugin, type EcrDeps } from './plugin.js';

@@ -1,0 +1,50 @@
+import type { AccountId } from '../core/index.js';
+import type { Authenticator, Principal, ResourceRef } from '../iam/index.js';
+import type { Registry } from '../registry/index.js';
+import type { Input } from './validate.js';
+
+/** What every operation can use: the caller, the deployment, and the services. */
+export interface EcrContext {
+  readonly principal: Principal;
+  readonly region: string;
+  readonly registry: Registry;
+  readonly auth: Authenticator;
+  /** Scheme and host that clients reach the registry at, e.g. `https://registry.example.com`. */
+  readonly publicUrl: string;
+  readonly defaultAccount: AccountId;
+  readonly now: () => number;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * One ECR operation: the IAM action it needs, the resource it acts on (both decided from the
+ * validated input before anything runs), and what it does. The dispatcher authenticates,
+ * authorizes `action` on `resource`, then calls `run`.
+ */
+export interface EcrOperation<T = unknown> {
+  readonly action: string;
+  /** Validate the input and name what is acted on. Throws INVALID_PARAMETER. */
+  prepare(input: Input, ctx: EcrContext): T & { resource: ResourceRef };
+  run(prepared: T & { resource: ResourceRef }, ctx: EcrContext): Promise<unknown>;
+}
+
+/** Helper for type inference at definition sites. */
+export function operation<T>(op: EcrOperation<T>): EcrOperation<T> {
+  return op;
+}
+
+/** ARN of a repository, as ECR spells it. */
+export function repositoryArn(region: string, accountId: string, name: string): string {
+  return `arn:aws:ecr:${region}:${accountId}:repository/${name}`;
+}
+
+/** Where docker pushes a repository of `accountId`: bare for the default account, `<account>/` otherwise. */
+export function repositoryUri(ctx: Pick<EcrContext, 'publicUrl' | 'defaultAccount'>, accountId: string, name: string): string {
+  const host = ctx.publicUrl.replace(/^https?:\/\//, '');
+  return accountId === ctx.defaultAccount ? `${host}/${name}` : `${host}/${accountId}/${name}`;
+}
+
+/** Epoch seconds, as the JSON protocol sends timestamps. */
+export function epochSeconds(ms: number): number {
+  return ms / 1000;
+}
