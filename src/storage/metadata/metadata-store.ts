@@ -1,8 +1,10 @@
 import { Kysely, type Transaction } from 'kysely';
 import type { Schema, TagMutability } from './schema.js';
+import type { Db } from './db.js';
+import { SettingsStore } from './settings-store.js';
+import { UserStore } from './user-store.js';
 import type { Dialect } from './migrations.js';
 
-type Db = Kysely<Schema> | Transaction<Schema>;
 
 export interface TagMutabilityFilter {
   filterType: 'WILDCARD';
@@ -83,6 +85,8 @@ export class MetadataStore {
   readonly tags: TagStore;
   readonly uploads: UploadStore;
   readonly resourceTags: ResourceTagStore;
+  readonly settings: SettingsStore;
+  readonly users: UserStore;
 
   constructor(
     private readonly db: Db,
@@ -97,6 +101,8 @@ export class MetadataStore {
     this.tags = new TagStore(db);
     this.uploads = new UploadStore(db);
     this.resourceTags = new ResourceTagStore(db);
+    this.settings = new SettingsStore(db);
+    this.users = new UserStore(db);
   }
 
   /** Run `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
