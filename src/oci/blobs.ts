@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import { parseDigest, BerthError } from '../core/index.js';
 import { openRepository, type OciCall } from './context.js';
 import type { RepoTarget } from './route.js';
@@ -28,7 +29,7 @@ export async function handleBlob(call: OciCall, target: RepoTarget, reference: s
   if (req.method !== 'GET') throw unsupported(req.method);
   const repo = await openRepository(call, target, 'ecr:GetDownloadUrlForLayer');
   const range = parseRangeHeader(req.headers.range);
-  const read = await deps.registry.openBlob(repo, digest, { ...(range ? { range } : {}) });
+  const read = await deps.registry.blobReader(repo, digest, { ...(range ? { range } : {}) });
   reply
     .header('Content-Type', 'application/octet-stream')
     .header('Docker-Content-Digest', digest)
@@ -44,7 +45,33 @@ export async function handleBlob(call: OciCall, target: RepoTarget, reference: s
   } else {
     reply.code(200).header('Content-Length', String(read.size));
   }
-  return reply.send(read.stream) as unknown as void;
+  await sendBody(reply, read.writeTo);
+}
+
+/**
+ * Write a blob straight to the socket with the store's reusable buffers (BlobStore.writeTo): each
+ * chunk's write callback releases its buffer. The reply is hijacked, so nothing else writes to it;
+ * a failure after the headers can only end the connection, which the client sees as a short body.
+ */
+async function sendBody(reply: FastifyReply, writeTo: (sink: (chunk: Buffer) => Promise<void>, signal?: AbortSignal) => Promise<void>): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
+  const aborted = new AbortController();
+  const onClose = () => aborted.abort();
+  res.on('close', onClose);
+  try {
+    await writeTo(
+      (chunk) => new Promise<void>((resolve, reject) => res.write(chunk, (err) => (err ? reject(err) : resolve()))),
+      aborted.signal,
+    );
+    res.end();
+  } catch (err) {
+    if (!aborted.signal.aborted) reply.log.error({ err }, 'blob download failed');
+    res.destroy();
+  } finally {
+    res.off('close', onClose);
+  }
 }
 
 /** `Range: bytes=a-b`, `bytes=a-` or `bytes=-n`; one range only. Anything else is ignored (RFC 9110 14.2). */

@@ -193,6 +193,25 @@ export class Registry {
     return { size, stream, ...(range ? { range } : {}) };
   }
 
+  /**
+   * Serve a blob visible through the repository into `sink` (see BlobStore.writeTo for the chunk
+   * lifetime). Checks and resolves the range before the first byte, so the caller can still send
+   * an error status when the blob is unknown or the range unsatisfiable.
+   */
+  async blobReader(
+    repo: Repository,
+    digest: Digest,
+    opts: { range?: { start?: number; end?: number } } = {},
+  ): Promise<{ size: number; range?: ByteRange; writeTo: (sink: (chunk: Buffer) => Promise<void>, signal?: AbortSignal) => Promise<void> }> {
+    const { size } = await this.statBlob(repo, digest);
+    const range = opts.range ? resolveRange(opts.range, size) : undefined;
+    return {
+      size,
+      ...(range ? { range } : {}),
+      writeTo: (sink, signal) => this.blobs.writeTo(digest, sink, { ...(range ? { range } : {}), ...(signal ? { signal } : {}) }),
+    };
+  }
+
   /** Unlink a blob from the repository. Its bytes go when nothing references them (garbage collection). */
   async deleteBlob(repo: Repository, digest: Digest): Promise<void> {
     if (!(await this.meta.blobs.unlink(repo.row.id, digest))) throw blobUnknown(digest);

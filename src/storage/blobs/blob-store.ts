@@ -19,6 +19,13 @@ export interface BlobStore {
   stat(digest: Digest): Promise<{ size: number } | undefined>;
   /** Stream a committed blob, optionally a byte range. Throws BLOB_NOT_FOUND. */
   open(digest: Digest, opts?: { range?: ByteRange; signal?: AbortSignal }): Promise<Readable>;
+  /**
+   * Feed a committed blob (or a range of it) to `sink`, one chunk at a time, in order. A chunk is
+   * only valid until the promise `sink` returns resolves: the store reuses its memory, which is
+   * what makes this faster than `open` for serving downloads. Throws BLOB_NOT_FOUND before the
+   * first chunk; a sink that rejects or an aborted `signal` stops it.
+   */
+  writeTo(digest: Digest, sink: (chunk: Buffer) => Promise<void>, opts?: { range?: ByteRange; signal?: AbortSignal }): Promise<void>;
   /** A time-limited URL a client may fetch directly, or undefined if this driver can't. */
   presign?(digest: Digest, ttlSeconds: number): Promise<string | undefined>;
   /** Start an upload session whose bytes survive a restart of the process. */

@@ -408,3 +408,55 @@ describe('abort and delete', () => {
     expect((await stat(join(root, 'blobs', 'sha256'))).isDirectory()).toBe(true);
   });
 });
+
+describe('writeTo (the download path)', () => {
+  async function committed(data: Buffer): Promise<Digest> {
+    const id = newId();
+    await store.beginUpload(id);
+    await store.append(id, 0, body(data));
+    const digest = digestOf(data);
+    await store.commit(id, digest);
+    return digest;
+  }
+
+  /** Copies each chunk: the store reuses its buffers once the sink's promise resolves. */
+  async function collect(digest: Digest, opts: Parameters<FsBlobStore['writeTo']>[2] = {}): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    await store.writeTo(digest, async (chunk) => void chunks.push(Buffer.from(chunk)), opts);
+    return Buffer.concat(chunks);
+  }
+
+  it('delivers every byte in order across many reused buffers, even with a slow sink', async () => {
+    const data = randomBytes(5 * 1024 * 1024 + 123);
+    const digest = await committed(data);
+    expect((await collect(digest)).equals(data)).toBe(true);
+    const slow: Buffer[] = [];
+    await store.writeTo(digest, async (chunk) => {
+      const copy = Buffer.from(chunk);
+      await new Promise((r) => setTimeout(r, 2));
+      slow.push(copy);
+    });
+    expect(Buffer.concat(slow).equals(data)).toBe(true);
+  });
+
+  it('delivers a range, and nothing for an empty blob', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    const digest = await committed(data);
+    const part = await collect(digest, { range: { start: 1024 * 1024 - 5, end: 2 * 1024 * 1024 + 5 } });
+    expect(part.equals(data.subarray(1024 * 1024 - 5, 2 * 1024 * 1024 + 6))).toBe(true);
+    expect((await collect(await committed(Buffer.alloc(0)))).length).toBe(0);
+  });
+
+  it('throws BLOB_NOT_FOUND for an absent blob, and stops when the sink fails', async () => {
+    await rejectsWith(store.writeTo(digestOf('absent'), async () => undefined), 'BLOB_NOT_FOUND');
+    const digest = await committed(randomBytes(6 * 1024 * 1024));
+    let calls = 0;
+    await expect(
+      store.writeTo(digest, async () => {
+        calls++;
+        throw new Error('client went away');
+      }),
+    ).rejects.toThrow('client went away');
+    expect(calls).toBeLessThanOrEqual(5);
+  });
+});
