@@ -1,12 +1,14 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { BerthError, parseAccountId } from './core/index.js';
 import { Authenticator, SecretBox, bootstrapRootCredentials, type BootstrapResult } from './iam/index.js';
-import { ecrPlugin } from './ecr/index.js';
+import { awsRouter } from './aws-router.js';
+import { ecrDoor } from './ecr/index.js';
+import { queryDoor } from './iam-api/index.js';
 import { ociPlugin, sendOciError } from './oci/index.js';
-import { Registry } from './registry/index.js';
+import { Registry, RegistrySettings } from './registry/index.js';
 import { FsBlobStore } from './storage/blobs/index.js';
 import { openSqliteMetadata, type MetadataStore } from './storage/metadata/index.js';
 
@@ -40,7 +42,13 @@ export async function buildApp(config: Config): Promise<App> {
       : {}),
     now: Date.now(),
   });
-  const registry = new Registry(meta, blobs, { createOnPush: config.createOnPush, maxManifestBytes: config.limits.maxManifestBytes });
+  const registry = new Registry(meta, blobs, {
+    createOnPush: config.createOnPush,
+    maxManifestBytes: config.limits.maxManifestBytes,
+    // Signs the blob URLs of ECR GetDownloadUrlForLayer; derived, so the master key itself signs nothing.
+    downloadUrlKey: box.deriveKey('berth blob-download-url v1'),
+  });
+  const settings = new RegistrySettings(meta);
   const auth = new Authenticator(meta, box, config.region);
 
   const server = Fastify({
@@ -63,15 +71,18 @@ export async function buildApp(config: Config): Promise<App> {
     done();
   });
   server.setNotFoundHandler((_req, reply) => sendOciError(reply, new BerthError('UNSUPPORTED', 'no such endpoint')));
-  await server.register(ociPlugin, { registry, auth, defaultAccount: accountId, maxManifestBytes: config.limits.maxManifestBytes });
-  await server.register(ecrPlugin, {
+  await server.register(ociPlugin, { registry, settings, auth, defaultAccount: accountId, maxManifestBytes: config.limits.maxManifestBytes });
+  // ECR (JSON 1.1) and IAM/STS (Query) share `POST /`, told apart by content type.
+  const ecr = ecrDoor({
     registry,
+    settings,
     auth,
     region: config.region,
     defaultAccount: accountId,
     isTls: Boolean(config.tls),
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
   });
+  await server.register(awsRouter, { doors: [ecr, queryDoor({ meta, box, auth, region: config.region })] });
 
   // Upload sessions idle past their TTL go: at start (after a crash) and then every hour.
   const ttlMs = config.uploadTtlSeconds * 1000;
@@ -91,9 +102,57 @@ export async function buildApp(config: Config): Promise<App> {
     async close() {
       clearInterval(sweeper);
       await server.close();
+      await registry.close();
       await meta.close();
     },
   };
+}
+
+/** What the admin commands work on: a data folder's metadata and the box that opens its secrets. */
+export interface DataDir {
+  readonly meta: MetadataStore;
+  readonly box: SecretBox;
+  close(): Promise<void>;
+}
+
+/**
+ * The metadata and secrets of `config.dataDir`, without a server: the bootstrap path of the
+ * `berth account` commands, which must work before any credential exists (there is no admin API
+ * yet). It is safe beside a running server: SQLite in WAL mode lets processes share the file,
+ * each write transaction waits for the other's (busy_timeout), and the server reads key rows on
+ * every signed request rather than caching them.
+ *
+ * With `create: false`, a folder without a database is an error rather than a new deployment.
+ * Refuses a master key that does not open the stored secrets (a `BERTH_MASTER_KEY` the server has
+ * but this command lacks), rather than sealing new secrets with another key.
+ */
+export async function openDataDir(config: Config, opts: { create: boolean }): Promise<DataDir> {
+  const dbPath = join(config.dataDir, 'metadata.db');
+  const hasDb = existsSync(dbPath);
+  if (!hasDb && !opts.create) {
+    throw new Error(`no berth data in ${config.dataDir}; pass --data DIR (or BERTH_DATA_DIR) with the folder the server uses`);
+  }
+  if (hasDb && !config.masterKey && !existsSync(join(config.dataDir, 'master.key'))) {
+    throw new Error(`${config.dataDir} has a database but no master.key: set BERTH_MASTER_KEY to the key the server uses`);
+  }
+  const box = SecretBox.load(ensureDir(config.dataDir), config.masterKey);
+  const meta = await openSqliteMetadata(dbPath);
+  try {
+    for (const account of await meta.accounts.list()) {
+      const [key] = await meta.accessKeys.list(account.id, null);
+      if (!key) continue;
+      try {
+        box.open(key.secretEnc);
+      } catch {
+        throw new Error(`the master key does not open the secrets stored in ${config.dataDir}: use the server's BERTH_MASTER_KEY`);
+      }
+      break;
+    }
+  } catch (err) {
+    await meta.close();
+    throw err;
+  }
+  return { meta, box, close: () => meta.close() };
 }
 
 /** The data folder exists before anything is written: the master key is the first file in it. */

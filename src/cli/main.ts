@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { buildApp } from '../app.js';
 import { CONFIG_FLAGS, ConfigError, loadConfig } from '../config/index.js';
+import { accountCommand } from './account.js';
 
 const USAGE = `usage: berth <command> [options]
 
 commands:
   serve            run the registry (OCI Distribution API under /v2/)
+  account          create accounts and print their root keys ("berth account help")
   help             show this text
 
 options of serve (each also settable by environment and config file; see docs/configuration.md):
@@ -26,6 +28,9 @@ export async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'account':
+      process.exitCode = await accountCommand(rest);
+      return;
     case undefined:
     case 'help':
     case '--help':

@@ -1,1 +1,1 @@
-export { ecrPlugin, type EcrDeps } from './plugin.js';
+export { ecrDoor, type EcrDeps } from './plugin.js';

@@ -1,6 +1,6 @@
 import type { AccountId } from '../core/index.js';
 import type { Authenticator, Principal, ResourceRef } from '../iam/index.js';
-import type { Registry } from '../registry/index.js';
+import type { Registry, RegistrySettings } from '../registry/index.js';
 import type { Input } from './validate.js';
 
 /** What every operation can use: the caller, the deployment, and the services. */
@@ -8,6 +8,8 @@ export interface EcrContext {
   readonly principal: Principal;
   readonly region: string;
   readonly registry: Registry;
+  /** Registry-level settings: account settings and pull-time update exclusions. */
+  readonly settings: RegistrySettings;
   readonly auth: Authenticator;
   /** Scheme and host that clients reach the registry at, e.g. `https://registry.example.com`. */
   readonly publicUrl: string;

@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountId } from '../core/index.js';
 import type { Authenticator } from '../iam/index.js';
-import type { Registry } from '../registry/index.js';
+import type { Registry, RegistrySettings } from '../registry/index.js';
 import { AwsJsonError, sendEcrError } from './errors.js';
 import type { EcrContext } from './operation.js';
 import { ECR_OPERATIONS } from './operations/index.js';
@@ -9,6 +9,7 @@ import { Input } from './validate.js';
 
 export interface EcrDeps {
   registry: Registry;
+  settings: RegistrySettings;
   auth: Authenticator;
   region: string;
   defaultAccount: AccountId;
@@ -23,67 +24,73 @@ const BODY_LIMIT = 32 * 1024 * 1024;
 
 /**
  * The ECR JSON 1.1 API: `POST /` with `X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Op>`,
- * SigV4-signed (service `ecr`). Every operation is declared in `operations/`; this plugin only
- * authenticates, parses, authorizes and answers in AWS's shapes.
+ * SigV4-signed (service `ecr`). Every operation is declared in `operations/`; this door only
+ * authenticates, parses, authorizes and answers in AWS's shapes. `app.ts` mounts it on the shared
+ * `POST /` route (see `aws-router.ts`), which hands it the body as a Buffer: the signature
+ * covers the exact bytes.
  */
-export async function ecrPlugin(app: FastifyInstance, deps: EcrDeps): Promise<void> {
-  // The signature covers the exact body bytes, so the body arrives as a Buffer.
-  app.addContentTypeParser('application/x-amz-json-1.1', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err, _req, reply) => sendEcrError(reply, err));
+export function ecrDoor(deps: EcrDeps) {
+  return {
+    contentType: 'application/x-amz-json-1.1',
+    bodyLimit: BODY_LIMIT,
+    sendError: sendEcrError,
+    handle: (req: FastifyRequest, reply: FastifyReply) => handleEcr(deps, req, reply),
+  };
+}
 
-  app.post('/', async (req: FastifyRequest, reply: FastifyReply) => {
-    reply.header('x-amzn-RequestId', req.id);
-    const target = req.headers['x-amz-target'];
-    if (typeof target !== 'string' || !target.startsWith(TARGET_PREFIX)) {
-      throw new AwsJsonError('UnknownOperationException', 'Missing or unknown X-Amz-Target header');
-    }
-    const name = target.slice(TARGET_PREFIX.length);
-    const op = Object.hasOwn(ECR_OPERATIONS, name) ? ECR_OPERATIONS[name] : undefined;
-    if (!op) throw new AwsJsonError('UnknownOperationException', `Unknown operation ${name.slice(0, 100)}`);
+async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  reply.header('x-amzn-RequestId', req.id);
+  const target = req.headers['x-amz-target'];
+  if (typeof target !== 'string' || !target.startsWith(TARGET_PREFIX)) {
+    throw new AwsJsonError('UnknownOperationException', 'Missing or unknown X-Amz-Target header');
+  }
+  const name = target.slice(TARGET_PREFIX.length);
+  const op = Object.hasOwn(ECR_OPERATIONS, name) ? ECR_OPERATIONS[name] : undefined;
+  if (!op) throw new AwsJsonError('UnknownOperationException', `Unknown operation ${name.slice(0, 100)}`);
 
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const url = req.raw.url ?? '/';
-    const q = url.indexOf('?');
-    const principal = await deps.auth.authenticateSigned(
-      {
-        method: req.method,
-        path: q < 0 ? url : url.slice(0, q),
-        query: q < 0 ? '' : url.slice(q + 1),
-        headers: req.raw.headersDistinct,
-        body,
-      },
-      ['ecr'],
-      // The operation is chosen by X-Amz-Target: it must be signed, or a captured request could be
-      // replayed as another operation within the signature's 15 minutes.
-      { requireSignedHeaders: ['x-amz-target'] },
-    );
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const url = req.raw.url ?? '/';
+  const q = url.indexOf('?');
+  const principal = await deps.auth.authenticateSigned(
+    {
+      method: req.method,
+      path: q < 0 ? url : url.slice(0, q),
+      query: q < 0 ? '' : url.slice(q + 1),
+      headers: req.raw.headersDistinct,
+      body,
+    },
+    ['ecr'],
+    // The operation is chosen by X-Amz-Target: it must be signed, or a captured request could be
+    // replayed as another operation within the signature's 15 minutes.
+    { requireSignedHeaders: ['x-amz-target'] },
+  );
 
-    let json: unknown;
-    try {
-      json = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new AwsJsonError('SerializationException', 'The request body is not valid JSON');
-    }
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      throw new AwsJsonError('SerializationException', 'The request body must be a JSON object');
-    }
+  let json: unknown;
+  try {
+    json = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new AwsJsonError('SerializationException', 'The request body is not valid JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new AwsJsonError('SerializationException', 'The request body must be a JSON object');
+  }
 
-    const ctx: EcrContext = {
-      principal,
-      region: deps.region,
-      registry: deps.registry,
-      auth: deps.auth,
-      publicUrl: deps.publicUrl ?? `${deps.isTls ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`,
-      defaultAccount: deps.defaultAccount,
-      now: Date.now,
-      signal: AbortSignal.timeout(300_000),
-    };
-    const prepared = op.prepare(new Input(json as Record<string, unknown>), ctx);
-    deps.auth.authorize(principal, op.action, prepared.resource);
-    const output = await op.run(prepared, ctx);
-    return reply
-      .code(200)
-      .header('content-type', 'application/x-amz-json-1.1')
-      .send(JSON.stringify(output ?? {}));
-  });
+  const ctx: EcrContext = {
+    principal,
+    region: deps.region,
+    registry: deps.registry,
+    settings: deps.settings,
+    auth: deps.auth,
+    publicUrl: deps.publicUrl ?? `${deps.isTls ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`,
+    defaultAccount: deps.defaultAccount,
+    now: Date.now,
+    signal: AbortSignal.timeout(300_000),
+  };
+  const prepared = op.prepare(new Input(json as Record<string, unknown>), ctx);
+  deps.auth.authorize(principal, op.action, prepared.resource);
+  const output = await op.run(prepared, ctx);
+  return reply
+    .code(200)
+    .header('content-type', 'application/x-amz-json-1.1')
+    .send(JSON.stringify(output ?? {}));
 }

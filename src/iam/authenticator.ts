@@ -32,10 +32,15 @@ export class Authenticator {
 
   /**
    * The principal of a SigV4-signed request (the ECR, IAM and STS doors). The signature must be
-   * scoped to this deployment's region and one of `services`, and cover `host`.
+   * scoped to one of `opts.regions` (default: this deployment's region) and one of `services`, and
+   * cover `host`. The key's status is read on every call, so a deactivated key fails at once.
    * Throws SigV4Error (bad or missing signature) or UNAUTHENTICATED (unknown or inactive key).
    */
-  async authenticateSigned(req: SignedRequest, services: readonly string[], opts: { requireSignedHeaders?: readonly string[] } = {}): Promise<Principal> {
+  async authenticateSigned(
+    req: SignedRequest,
+    services: readonly string[],
+    opts: { requireSignedHeaders?: readonly string[]; regions?: readonly string[] } = {},
+  ): Promise<Principal> {
     const parsed = parseAuthorization(req);
     const key = /^[A-Z0-9]{16,128}$/.test(parsed.accessKeyId) ? await this.meta.accessKeys.get(parsed.accessKeyId) : undefined;
     if (!key || key.status !== 'Active') {
@@ -43,7 +48,8 @@ export class Authenticator {
     }
     verifySignature(req, parsed, this.box.open(key.secretEnc), {
       now: new Date(),
-      expectedRegion: this.region,
+      // IAM is a global service that AWS's clients sign for us-east-1 whatever their region.
+      expectedRegion: opts.regions?.includes(parsed.region) ? parsed.region : this.region,
       expectedServices: services,
       ...(opts.requireSignedHeaders ? { requireSignedHeaders: opts.requireSignedHeaders } : {}),
     });

@@ -75,7 +75,7 @@ async function sendBody(reply: FastifyReply, writeTo: (sink: (chunk: Buffer) => 
 }
 
 /** `Range: bytes=a-b`, `bytes=a-` or `bytes=-n`; one range only. Anything else is ignored (RFC 9110 14.2). */
-function parseRangeHeader(value: string | undefined): { start?: number; end?: number } | undefined {
+export function parseRangeHeader(value: string | undefined): { start?: number; end?: number } | undefined {
   if (!value) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined;

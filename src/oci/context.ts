@@ -1,11 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError, type AccountId } from '../core/index.js';
 import type { Authenticator, Principal } from '../iam/index.js';
-import type { Registry, Repository } from '../registry/index.js';
+import type { Registry, RegistrySettings, Repository } from '../registry/index.js';
 import type { RepoTarget } from './route.js';
 
 export interface OciDeps {
   registry: Registry;
+  /** Account settings the door acts on (BLOB_MOUNTING). */
+  settings: RegistrySettings;
   auth: Authenticator;
   defaultAccount: AccountId;
   maxManifestBytes: number;

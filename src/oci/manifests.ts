@@ -22,6 +22,8 @@ export async function handleManifest(call: OciCall, target: RepoTarget, referenc
         .header('Docker-Content-Digest', row.digest)
         .header('ETag', `"${row.digest}"`);
       if (req.method === 'HEAD') return reply.send() as unknown as void;
+      // A GET is a pull (ECR lastRecordedPullTime); a HEAD only checks, as docker does before pulling.
+      deps.registry.recordPull(repo, row.digest as Digest, call.principal.arn);
       return reply.send(row.body) as unknown as void;
     }
     case 'PUT': {

@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError } from '../core/index.js';
+import { BLOB_DOWNLOAD_PREFIX } from '../registry/index.js';
 import { handleBlob } from './blobs.js';
 import type { OciCall, OciDeps } from './context.js';
 import { sendOciError } from './errors.js';
+import { handleDownload } from './download.js';
 import { handleCatalog, handleReferrers, handleTags } from './listing.js';
 import { handleManifest } from './manifests.js';
 import { parseOciPath } from './route.js';
@@ -53,4 +55,6 @@ export async function ociPlugin(app: FastifyInstance, deps: OciDeps): Promise<vo
   };
   app.route({ method: [...METHODS], url: '/v2', handler });
   app.route({ method: [...METHODS], url: '/v2/*', handler });
+  // Blobs by the signed URL of ECR GetDownloadUrlForLayer: outside /v2, and without credentials.
+  app.get(`${BLOB_DOWNLOAD_PREFIX}:digest`, (req, reply) => handleDownload(req, reply, deps, (req.params as { digest: string }).digest));
 }

@@ -18,12 +18,16 @@ export async function handleUploadStart(call: OciCall, target: RepoTarget): Prom
   if (mount !== null) {
     const digest = parseDigest(mount);
     const from = query.get('from');
-    const mounted = from !== null ? await tryMount(call, target, repo, from, digest) : undefined;
+    // The registry's BLOB_MOUNTING account setting decides whether a mount is attempted at all
+    // (ECR user guide, "Blob mounting in Amazon ECR"); when it is DISABLED the client gets a session.
+    const canMount = from !== null && (await deps.settings.isBlobMountingEnabled(repo.accountId));
+    const mounted = canMount ? await tryMount(call, target, repo, from, digest) : undefined;
     if (mounted) {
       reply.code(201).header('Location', `/v2/${target.pathName}/blobs/${digest}`).header('Docker-Content-Digest', digest).header('Content-Length', '0').send();
       return;
     }
-    // Not mountable (unknown source, no access, or no such blob there): the spec's fallback is a new session.
+    // Not mountable (mounting disabled, unknown source, no access, another registry, different
+    // encryption, or no such blob there): the spec's fallback is a new session.
   } else if (digestParam !== null) {
     const digest = parseDigest(digestParam);
     await deps.registry.putBlob(repo, digest, req.raw, { ...contentLength(req.headers['content-length']) });
@@ -43,8 +47,11 @@ export async function handleUploadStart(call: OciCall, target: RepoTarget): Prom
 async function tryMount(call: OciCall, target: RepoTarget, repo: Awaited<ReturnType<typeof openRepository>>, from: string, digest: ReturnType<typeof parseDigest>) {
   try {
     const source = parseSource(from, target.accountId);
+    // ECR mounts only within one registry, and only between repositories with identical encryption.
+    if (source.accountId !== repo.accountId) return undefined;
     const sourceRepo = await openRepository(call, { ...source, pathName: from }, 'ecr:BatchGetImage');
     call.deps.auth.authorize(call.principal, 'ecr:GetDownloadUrlForLayer', { accountId: source.accountId, repositoryName: source.name });
+    if (sourceRepo.row.encryptionType !== repo.row.encryptionType || sourceRepo.row.kmsKey !== repo.row.kmsKey) return undefined;
     return await call.deps.registry.mountBlob(repo, sourceRepo, digest);
   } catch (err) {
     if (err instanceof BerthError && err.code !== 'INTERNAL') return undefined;

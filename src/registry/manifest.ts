@@ -33,7 +33,7 @@ const SUPPORTED = new Set<string>([MediaType.ociManifest, MediaType.ociIndex, Me
  * a supported media type that agrees with the Content-Type, well-formed descriptors. Docker schema 1
  * is refused: it is deprecated, unsigned variants are unverifiable, and no current client needs it.
  */
-export function parseManifest(body: Buffer, contentType: string | undefined): ParsedManifest {
+export function parseManifest(body: Buffer, contentType: string | undefined, opts: { requireMediaType?: boolean } = {}): ParsedManifest {
   let doc: unknown;
   try {
     doc = JSON.parse(body.toString('utf8'));
@@ -61,6 +61,11 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     throw new BerthError('MANIFEST_INVALID', `Content-Type ${declaredType} does not match the manifest's mediaType ${bodyType}`);
   }
   let mediaType = bodyType ?? (generic ? undefined : declaredType);
+  if (mediaType === undefined && opts.requireMediaType) {
+    // ECR PutImage: "imageManifestMediaType must be supplied when the manifest has no mediaType".
+    throw new BerthError('MANIFEST_INVALID', 'the manifest has no mediaType; give its media type (imageManifestMediaType)');
+  }
+  // The OCI door guesses, as distribution does: OCI manifests and indexes may omit mediaType.
   if (mediaType === undefined) mediaType = Array.isArray(doc['manifests']) ? MediaType.ociIndex : MediaType.ociManifest;
   if (!SUPPORTED.has(mediaType)) {
     throw new BerthError('MANIFEST_INVALID', `manifest media type ${mediaType} is not supported; use an OCI or Docker schema 2 manifest or index`);

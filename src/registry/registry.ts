@@ -13,14 +13,43 @@ import {
 } from '../core/index.js';
 import type { BlobStore, ByteRange, UploadId } from '../storage/blobs/index.js';
 import type { ManifestRow, MetadataStore, RepositoryRow, RepositorySettings } from '../storage/metadata/index.js';
+import { DownloadUrlSigner } from './download-url.js';
+import { ImageInventory, type ImageId } from './images.js';
 import { parseManifest, type Descriptor } from './manifest.js';
+import { PullRecorder } from './pull-recorder.js';
 
 export interface RegistryOptions {
   /** A push to a missing repository creates it. */
   createOnPush: boolean;
   maxManifestBytes: number;
+  /** Key (32 bytes, `SecretBox.deriveKey`) that signs blob download URLs (ECR GetDownloadUrlForLayer). */
+  downloadUrlKey: Buffer;
+  /** How long a blob download URL works. Default 3600 seconds. */
+  downloadUrlTtlSeconds?: number;
+  /** How often recorded pull times are written. Default 5000 ms. */
+  pullFlushIntervalMs?: number;
+  /** ECR's tags-per-image limit. Default 1000. */
+  maxTagsPerImage?: number;
+  /** ECR's images-per-repository quota (adjustable in ECR). Default 100,000. */
+  maxImagesPerRepository?: number;
   now?: () => number;
 }
+
+/** What a manifest push must also satisfy beyond the OCI door's rules (ECR PutImage). */
+export interface PutManifestOptions {
+  /** The digest the caller says the manifest has; another one is IMAGE_DIGEST_MISMATCH. */
+  expectedDigest?: Digest;
+  /** A push that changes nothing (the manifest is stored and the tag, if any, already on it) is IMAGE_EXISTS. */
+  refuseUnchanged?: boolean;
+  /** A manifest without its own `mediaType` needs `contentType` (ECR's imageManifestMediaType). */
+  requireMediaType?: boolean;
+}
+
+/** How one ECR BatchDeleteImage id went. */
+export type DeleteImageResult =
+  | { ok: true; digest: Digest; manifestDeleted: boolean }
+  | { ok: false; reason: 'not-found' | 'tag-digest-mismatch' }
+  | { ok: false; reason: 'referenced'; index: Digest };
 
 /** A repository as the core addresses it: which account, which name, and its stored row. */
 export interface Repository {
@@ -37,6 +66,7 @@ export interface BlobRead {
 
 export interface PutManifestResult {
   digest: Digest;
+  mediaType: string;
   subject?: Digest;
   created: boolean;
 }
@@ -53,9 +83,13 @@ export interface ReferrersIndex {
  * links) lives here once. Errors are `BerthError`s; no HTTP types enter or leave.
  */
 export class Registry {
+  /** Listings and lookups of a repository's images. */
+  readonly images: ImageInventory;
   private readonly now: () => number;
   /** Repository rows by `account/name`; repositories change rarely and are read on every request. */
   private readonly repositoryCache = new Map<string, RepositoryRow>();
+  private readonly pulls: PullRecorder;
+  private readonly downloads: DownloadUrlSigner;
 
   constructor(
     private readonly meta: MetadataStore,
@@ -63,6 +97,14 @@ export class Registry {
     private readonly options: RegistryOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.images = new ImageInventory(meta);
+    this.pulls = new PullRecorder(meta, { flushIntervalMs: options.pullFlushIntervalMs ?? 5000 });
+    this.downloads = new DownloadUrlSigner(options.downloadUrlKey);
+  }
+
+  /** Write what is still held in memory (recorded pull times). Call once, before closing the metadata store. */
+  async close(): Promise<void> {
+    await this.pulls.close();
   }
 
   // ---- repositories ------------------------------------------------------------------------
@@ -177,6 +219,39 @@ export class Registry {
     const size = await this.meta.blobs.linkedSize(repo.row.id, digest);
     if (size === undefined) throw blobUnknown(digest);
     return { size };
+  }
+
+  /** Of `digests`, the blobs visible through the repository, with their sizes. */
+  async linkedBlobSizes(repo: Repository, digests: readonly Digest[]): Promise<Map<string, number>> {
+    return this.meta.blobs.linkedSizes(repo.row.id, digests);
+  }
+
+  /**
+   * A URL path (with query) from which anyone may read the blob, without credentials, until it
+   * expires (ECR GetDownloadUrlForLayer). As in ECR, the blob must be a layer or config of some
+   * image in the repository: an uploaded blob that no manifest references is LAYER_INACCESSIBLE,
+   * and one the repository does not hold is BLOB_NOT_FOUND.
+   */
+  async grantBlobDownload(repo: Repository, digest: Digest): Promise<{ path: string; expiresAt: number }> {
+    if (!(await this.meta.manifests.referencesBlob(repo.row.id, digest))) {
+      if ((await this.meta.blobs.linkedSize(repo.row.id, digest)) === undefined) throw blobUnknown(digest);
+      throw new BerthError('LAYER_INACCESSIBLE', `blob ${digest} is in repository ${repo.name} but no image references it`, { digest });
+    }
+    const expiresAt = Math.floor(this.now() / 1000) + (this.options.downloadUrlTtlSeconds ?? 3600);
+    return { path: this.downloads.path({ accountId: repo.accountId, repositoryName: repo.name, digest, expiresAt }), expiresAt };
+  }
+
+  /**
+   * Open a blob through a URL from `grantBlobDownload`: `rawDigest` from its path, `query` its query.
+   * A URL that is not one berth signed, was altered, or has expired is ACCESS_DENIED; the blob must
+   * still be in the repository.
+   */
+  async openDownload(rawDigest: string, query: URLSearchParams, opts: { range?: { start?: number; end?: number }; signal?: AbortSignal } = {}): Promise<BlobRead & { digest: Digest }> {
+    const grant = this.downloads.verify(rawDigest, query);
+    if (!grant) throw new BerthError('ACCESS_DENIED', 'this download URL is not valid');
+    if (grant.expiresAt * 1000 <= this.now()) throw new BerthError('ACCESS_DENIED', 'this download URL has expired; ask GetDownloadUrlForLayer for a new one');
+    const repo = await this.repository(grant.accountId, grant.repositoryName);
+    return { ...(await this.openBlob(repo, grant.digest, opts)), digest: grant.digest };
   }
 
   /**
@@ -342,21 +417,38 @@ export class Registry {
   }
 
   /**
-   * Store a manifest under its digest and, when `ref` is a tag, point the tag at it. Every blob it
-   * references must be linked to the repository with the declared size, and every child of an index
-   * must be stored in it; the subject need not exist (distribution-spec v1.1). Storing the manifest
-   * and moving the tag happen in one transaction: a reader sees the old state or the new one.
+   * Store a manifest under its digest and, when `ref` is a tag, point the tag at it; without `ref`
+   * (ECR PutImage without imageTag) it is stored untagged. Every blob it references must be linked
+   * to the repository with the declared size (else MANIFEST_BLOB_UNKNOWN), and every child of an
+   * index must be stored in it (MANIFEST_CHILD_UNKNOWN); the subject need not exist
+   * (distribution-spec v1.1). Both doors push through here, so both get the same rules; `opts`
+   * adds what only ECR's PutImage checks. Storing the manifest and moving the tag happen in one
+   * transaction: a reader sees the old state or the new one. Storing a manifest that exists keeps
+   * its first push time. Also throws MANIFEST_INVALID, MANIFEST_TOO_LARGE, DIGEST_INVALID,
+   * TAG_IMMUTABLE, LIMIT_EXCEEDED, and with `opts` IMAGE_DIGEST_MISMATCH and IMAGE_EXISTS.
    */
-  async putManifest(repo: Repository, ref: ManifestRef, body: Buffer, contentType: string | undefined): Promise<PutManifestResult> {
+  async putManifest(
+    repo: Repository,
+    ref: ManifestRef | undefined,
+    body: Buffer,
+    contentType: string | undefined,
+    opts: PutManifestOptions = {},
+  ): Promise<PutManifestResult> {
     if (body.length > this.options.maxManifestBytes) {
       throw new BerthError('MANIFEST_TOO_LARGE', `manifest is ${body.length} bytes; the limit is ${this.options.maxManifestBytes}`, {
         limit: this.options.maxManifestBytes,
       });
     }
-    const parsed = parseManifest(body, contentType);
-    const digest = digestOf(body, ref.kind === 'digest' ? digestAlgorithm(ref.digest) : 'sha256');
-    if (ref.kind === 'digest' && ref.digest !== digest) {
+    const parsed = parseManifest(body, contentType, { requireMediaType: opts.requireMediaType ?? false });
+    const named = ref?.kind === 'digest' ? ref.digest : opts.expectedDigest;
+    const digest = digestOf(body, named ? digestAlgorithm(named) : 'sha256');
+    if (ref?.kind === 'digest' && ref.digest !== digest) {
       throw new BerthError('DIGEST_INVALID', `manifest body has digest ${digest}, not ${ref.digest}`);
+    }
+    if (opts.expectedDigest !== undefined && opts.expectedDigest !== digest) {
+      throw new BerthError('IMAGE_DIGEST_MISMATCH', `The manifest has digest '${digest}', not the imageDigest '${opts.expectedDigest}' given`, {
+        digest,
+      });
     }
     const now = this.now();
     return this.meta.transaction(async (tx) => {
@@ -383,7 +475,7 @@ export class Registry {
       );
       for (const child of parsed.children) {
         if (!present.has(child.digest)) {
-          throw new BerthError('MANIFEST_BLOB_UNKNOWN', `manifest ${child.digest} listed by the index is not in repository ${repo.name}; push it first`, {
+          throw new BerthError('MANIFEST_CHILD_UNKNOWN', `manifest ${child.digest} listed by the index is not in repository ${repo.name}; push it first`, {
             digest: child.digest,
           });
         }
@@ -412,17 +504,38 @@ export class Registry {
           ...parsed.children.map((d) => ({ childDigest: d.digest, childKind: 'manifest' as const })),
         ],
       );
-      if (ref.kind === 'tag') await this.moveTag(tx, repo, ref.tag, digest, now);
-      return { digest, created, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
+      const maxImages = this.options.maxImagesPerRepository ?? 100_000;
+      if (created && (await tx.manifests.count(repo.row.id)) > maxImages) {
+        throw new BerthError('LIMIT_EXCEEDED', `repository ${repo.name} already holds the maximum of ${maxImages} images`, { limit: maxImages });
+      }
+      const tag = ref?.kind === 'tag' ? ref.tag : undefined;
+      // ECR PutImage: "the image has already been pushed, and there were no changes to the manifest
+      // or image tag" (ImageAlreadyExistsException). The OCI door accepts such a push as a no-op.
+      if (opts.refuseUnchanged && !created && (tag === undefined || (await tx.tags.get(repo.row.id, tag)) === digest)) {
+        throw new BerthError(
+          'IMAGE_EXISTS',
+          `Image with digest '${digest}'${tag !== undefined ? ` and tag '${tag}'` : ''} already exists in the repository with name '${repo.name}' in registry with id '${repo.accountId}'`,
+          { digest, ...(tag !== undefined ? { tag } : {}) },
+        );
+      }
+      if (tag !== undefined) await this.moveTag(tx, repo, tag, digest, now);
+      return { digest, mediaType: parsed.mediaType, created, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
     });
   }
 
   private async moveTag(tx: MetadataStore, repo: Repository, tag: Tag, digest: Digest, now: number): Promise<void> {
-    if (isTagImmutable(repo.row, tag)) {
-      const current = await tx.tags.get(repo.row.id, tag);
-      if (current !== undefined && current !== digest) {
-        throw new BerthError('TAG_IMMUTABLE', `tag ${tag} already exists in repository ${repo.name}, whose tags are immutable`, { tag });
-      }
+    const current = await tx.tags.get(repo.row.id, tag);
+    if (current === digest) return;
+    if (current !== undefined && isTagImmutable(repo.row, tag)) {
+      throw new BerthError(
+        'TAG_IMMUTABLE',
+        `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the repository is immutable.`,
+        { tag },
+      );
+    }
+    const maxTags = this.options.maxTagsPerImage ?? 1000;
+    if ((await tx.tags.countOn(repo.row.id, digest)) >= maxTags) {
+      throw new BerthError('LIMIT_EXCEEDED', `manifest ${digest} already has the maximum of ${maxTags} tags`, { limit: maxTags });
     }
     await tx.tags.move(repo.row.id, tag, digest, now);
   }
@@ -451,6 +564,48 @@ export class Registry {
         throw new BerthError('MANIFEST_NOT_FOUND', `manifest ${ref.digest} is not in repository ${repo.name}`, { digest: ref.digest });
       }
     });
+  }
+
+  /**
+   * ECR BatchDeleteImage for one image id. By digest: the manifest and every tag on it go. By tag
+   * (with or without its digest): only the tag goes, unless it was the manifest's last tag, in which
+   * case the manifest goes with it (ECR API reference, BatchDeleteImage). Either way a manifest that
+   * an index in the repository lists stays, and nothing changes (`referenced`): the index must go
+   * first. One transaction per id, so a failure leaves that id as it was.
+   */
+  async deleteImage(repo: Repository, id: ImageId): Promise<DeleteImageResult> {
+    return this.meta.transaction(async (tx): Promise<DeleteImageResult> => {
+      let digest: Digest;
+      let lastTag = true;
+      if (id.kind === 'tag') {
+        const pointed = (await tx.tags.get(repo.row.id, id.tag)) as Digest | undefined;
+        if (pointed === undefined) return { ok: false, reason: 'not-found' };
+        if (id.digest !== undefined && id.digest !== pointed) return { ok: false, reason: 'tag-digest-mismatch' };
+        digest = pointed;
+        lastTag = (await tx.tags.countOn(repo.row.id, digest)) === 1;
+      } else {
+        digest = id.digest;
+        if (!(await tx.manifests.existing(repo.row.id, [digest])).has(digest)) return { ok: false, reason: 'not-found' };
+      }
+      if (!lastTag && id.kind === 'tag') {
+        await tx.tags.delete(repo.row.id, id.tag);
+        return { ok: true, digest, manifestDeleted: false };
+      }
+      const parents = await tx.manifests.parents(repo.row.id, digest);
+      if (parents.length > 0) return { ok: false, reason: 'referenced', index: parents[0] as Digest };
+      await tx.manifests.delete(repo.row.id, digest);
+      return { ok: true, digest, manifestDeleted: true };
+    });
+  }
+
+  /** Note a pull of the manifest `digest` by `principalArn` (ECR lastRecordedPullTime); written in batches. */
+  recordPull(repo: Repository, digest: Digest, principalArn: string): void {
+    this.pulls.record({ accountId: repo.accountId, repositoryId: repo.row.id, digest, principalArn, at: this.now() });
+  }
+
+  /** Write the pull times recorded so far now, rather than at the next interval. */
+  async flushPullTimes(): Promise<void> {
+    await this.pulls.flush();
   }
 
   async listTags(repo: Repository, page: { after?: string; limit: number }): Promise<string[]> {

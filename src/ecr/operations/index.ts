@@ -6,6 +6,23 @@ import { getAuthorizationToken } from './get-authorization-token.js';
 import { putImageScanningConfiguration } from './put-image-scanning-configuration.js';
 import { putImageTagMutability } from './put-image-tag-mutability.js';
 import { listTagsForResource, tagResource, untagResource } from './resource-tags.js';
+import { describeRegistry } from './describe-registry.js';
+import { getAccountSetting } from './get-account-setting.js';
+import { putAccountSetting } from './put-account-setting.js';
+import { registerPullTimeUpdateExclusion } from './register-pull-time-update-exclusion.js';
+import { deregisterPullTimeUpdateExclusion } from './deregister-pull-time-update-exclusion.js';
+import { listPullTimeUpdateExclusions } from './list-pull-time-update-exclusions.js';
+import { batchCheckLayerAvailability } from './batch-check-layer-availability.js';
+import { batchDeleteImage } from './batch-delete-image.js';
+import { batchGetImage } from './batch-get-image.js';
+import { completeLayerUpload } from './complete-layer-upload.js';
+import { describeImages } from './describe-images.js';
+import { getDownloadUrlForLayer } from './get-download-url-for-layer.js';
+import { initiateLayerUpload } from './initiate-layer-upload.js';
+import { listImageReferrers } from './list-image-referrers.js';
+import { listImages } from './list-images.js';
+import { putImage } from './put-image.js';
+import { uploadLayerPart } from './upload-layer-part.js';
 
 /**
  * Every ECR operation berth answers, by its X-Amz-Target name. docs/compatibility.md lists all 62
@@ -21,4 +38,21 @@ export const ECR_OPERATIONS: Record<string, EcrOperation<any>> = {
   TagResource: tagResource,
   UntagResource: untagResource,
   ListTagsForResource: listTagsForResource,
+  DescribeRegistry: describeRegistry,
+  GetAccountSetting: getAccountSetting,
+  PutAccountSetting: putAccountSetting,
+  RegisterPullTimeUpdateExclusion: registerPullTimeUpdateExclusion,
+  DeregisterPullTimeUpdateExclusion: deregisterPullTimeUpdateExclusion,
+  ListPullTimeUpdateExclusions: listPullTimeUpdateExclusions,
+  DescribeImages: describeImages,
+  ListImages: listImages,
+  BatchGetImage: batchGetImage,
+  PutImage: putImage,
+  BatchDeleteImage: batchDeleteImage,
+  ListImageReferrers: listImageReferrers,
+  InitiateLayerUpload: initiateLayerUpload,
+  UploadLayerPart: uploadLayerPart,
+  CompleteLayerUpload: completeLayerUpload,
+  BatchCheckLayerAvailability: batchCheckLayerAvailability,
+  GetDownloadUrlForLayer: getDownloadUrlForLayer,
 };

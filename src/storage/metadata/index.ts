@@ -3,6 +3,9 @@ export {
   type RepositoryRow,
   type ManifestRow,
   type ManifestReference,
+  type ManifestInfo,
+  type TagStatus,
+  type ImageIdRow,
   type AccessKeyRow,
   type Page,
   type RepositorySettings,
@@ -10,5 +13,6 @@ export {
   DEFAULT_REPOSITORY_SETTINGS,
 } from './metadata-store.js';
 export { openSqliteMetadata } from './sqlite.js';
+export type { UserRow } from './user-store.js';
 export type { Dialect } from './migrations.js';
 export type { TagMutability } from './schema.js';

@@ -55,6 +55,18 @@ export interface ManifestReference {
   childKind: 'blob' | 'manifest';
 }
 
+/** A manifest's facts without its body: what listings (ECR DescribeImages, referrers) need. */
+export type ManifestInfo = Omit<ManifestRow, 'body'>;
+
+/** Which manifests a listing includes by whether any tag points at them (ECR's `tagStatus`). */
+export type TagStatus = 'TAGGED' | 'UNTAGGED' | 'ANY';
+
+/** One (digest, tag) pair of a repository, or a digest with no tag (ECR ListImages). */
+export interface ImageIdRow {
+  digest: string;
+  tag: string | null;
+}
+
 export interface AccessKeyRow {
   accessKeyId: string;
   accountId: string;
@@ -126,6 +138,18 @@ class AccountStore {
   async ensure(id: string, now: number): Promise<void> {
     await this.db.insertInto('accounts').values({ id, created_at: now }).onConflict((oc) => oc.doNothing()).execute();
   }
+
+  /** The account, with when it was created (IAM's GetUser reports it as the root's CreateDate). */
+  async get(id: string): Promise<{ id: string; createdAt: number } | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { id: row.id, createdAt: Number(row.created_at) };
+  }
+
+  /** Every account, in id order (the `berth account list` command). */
+  async list(): Promise<{ id: string; createdAt: number }[]> {
+    const rows = await this.db.selectFrom('accounts').selectAll().orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, createdAt: Number(r.created_at) }));
+  }
 }
 
 class AccessKeyStore {
@@ -133,14 +157,49 @@ class AccessKeyStore {
 
   async get(accessKeyId: string): Promise<AccessKeyRow | undefined> {
     const row = await this.db.selectFrom('access_keys').selectAll().where('access_key_id', '=', accessKeyId).executeTakeFirst();
-    return row && {
-      accessKeyId: row.access_key_id,
-      accountId: row.account_id,
-      userName: row.user_name,
-      secretEnc: row.secret_enc,
-      status: row.status,
-      createdAt: Number(row.created_at),
-    };
+    return row && toAccessKey(row);
+  }
+
+  /**
+   * The keys of one identity of the account, oldest first: a user's (`userName`, exactly as
+   * stored) or the account root's (`null`).
+   */
+  async list(accountId: string, userName: string | null): Promise<AccessKeyRow[]> {
+    const rows = await this.db
+      .selectFrom('access_keys')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('user_name', userName === null ? 'is' : '=', userName)
+      .orderBy('created_at')
+      .orderBy('access_key_id')
+      .execute();
+    return rows.map(toAccessKey);
+  }
+
+  /** How many keys one identity has (see `list`); IAM allows two per identity. */
+  async count(accountId: string, userName: string | null): Promise<number> {
+    const row = await this.db
+      .selectFrom('access_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', accountId)
+      .where('user_name', userName === null ? 'is' : '=', userName)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /**
+   * Activate or deactivate a key. Takes effect on the next request of every door: signed requests
+   * and registry tokens read the status each time. Returns whether the key exists.
+   */
+  async setStatus(accessKeyId: string, status: AccessKeyRow['status']): Promise<boolean> {
+    const result = await this.db.updateTable('access_keys').set({ status }).where('access_key_id', '=', accessKeyId).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Returns whether the key existed. */
+  async delete(accessKeyId: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('access_keys').where('access_key_id', '=', accessKeyId).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 
   async create(row: AccessKeyRow): Promise<void> {
@@ -166,6 +225,17 @@ class AccessKeyStore {
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
+}
+
+function toAccessKey(row: Schema['access_keys']): AccessKeyRow {
+  return {
+    accessKeyId: row.access_key_id,
+    accountId: row.account_id,
+    userName: row.user_name,
+    secretEnc: row.secret_enc,
+    status: row.status,
+    createdAt: Number(row.created_at),
+  };
 }
 
 class RepositoryStore {
@@ -472,6 +542,152 @@ class ManifestStore {
     const rows = await q.orderBy('digest').execute();
     return rows.map(toManifest);
   }
+
+  /** Of `digests`, the manifests stored in the repository, with their bodies, by digest. */
+  async getMany(repositoryId: number, digests: readonly string[]): Promise<Map<string, ManifestRow>> {
+    if (digests.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repository_id', '=', repositoryId)
+      .where('digest', 'in', [...new Set(digests)])
+      .execute();
+    return new Map(rows.map((r) => [r.digest, toManifest(r)]));
+  }
+
+  /** Of `digests`, the manifests stored in the repository, without bodies, in digest order. */
+  async infos(repositoryId: number, digests: readonly string[]): Promise<ManifestInfo[]> {
+    if (digests.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('manifests')
+      .select(INFO_COLUMNS)
+      .where('repository_id', '=', repositoryId)
+      .where('digest', 'in', [...new Set(digests)])
+      .orderBy('digest')
+      .execute();
+    return rows.map(toManifestInfo);
+  }
+
+  /**
+   * A page of the repository's manifests in digest order (keyset: digests after `after`), without
+   * bodies, filtered by whether a tag points at them. Stable under concurrent pushes: a manifest
+   * present for the whole walk is returned exactly once.
+   */
+  async infoPage(repositoryId: number, page: Page & { tagStatus: TagStatus }): Promise<ManifestInfo[]> {
+    let q = this.db.selectFrom('manifests').select(INFO_COLUMNS).where('manifests.repository_id', '=', repositoryId);
+    if (page.tagStatus !== 'ANY') {
+      q = q.where((eb) => {
+        const tagged = eb.exists(
+          eb
+            .selectFrom('tags')
+            .select('tags.tag')
+            .whereRef('tags.repository_id', '=', 'manifests.repository_id')
+            .whereRef('tags.digest', '=', 'manifests.digest'),
+        );
+        return page.tagStatus === 'TAGGED' ? tagged : eb.not(tagged);
+      });
+    }
+    if (page.after !== undefined) q = q.where('manifests.digest', '>', page.after);
+    const rows = await q.orderBy('manifests.digest').limit(page.limit).execute();
+    return rows.map(toManifestInfo);
+  }
+
+  /**
+   * A page of (digest, tag) pairs: one per tag, and one with a null tag per manifest no tag points
+   * at, ordered by digest then tag (keyset: pairs after `after`). A digest has either tagged rows or
+   * its one untagged row, never both, so the null never has to sort against a tag (SQLite and
+   * PostgreSQL place nulls differently).
+   */
+  async imageIdPage(repositoryId: number, page: { after?: { digest: string; tag: string }; limit: number; tagStatus: TagStatus }): Promise<ImageIdRow[]> {
+    let q = this.db
+      .selectFrom('manifests')
+      .leftJoin('tags', (join) => join.onRef('tags.repository_id', '=', 'manifests.repository_id').onRef('tags.digest', '=', 'manifests.digest'))
+      .select(['manifests.digest as digest', 'tags.tag as tag'])
+      .where('manifests.repository_id', '=', repositoryId);
+    if (page.tagStatus === 'TAGGED') q = q.where('tags.tag', 'is not', null);
+    if (page.tagStatus === 'UNTAGGED') q = q.where('tags.tag', 'is', null);
+    const after = page.after;
+    if (after !== undefined) {
+      // An untagged pair is written with tag '' in the token; `tag > ''` is never true of its null.
+      q = q.where((eb) =>
+        eb.or([eb('manifests.digest', '>', after.digest), eb.and([eb('manifests.digest', '=', after.digest), eb('tags.tag', '>', after.tag)])]),
+      );
+    }
+    const rows = await q.orderBy('manifests.digest').orderBy('tags.tag').limit(page.limit).execute();
+    return rows.map((r) => ({ digest: r.digest, tag: r.tag ?? null }));
+  }
+
+  /**
+   * A page of the manifests whose `subject` is `subject`, in digest order after `after`, of any of
+   * `artifactTypes` when given (ECR ListImageReferrers; the OCI referrers API uses `referrers`).
+   */
+  async referrerPage(repositoryId: number, subject: string, page: Page & { artifactTypes?: readonly string[] }): Promise<ManifestInfo[]> {
+    let q = this.db.selectFrom('manifests').select(INFO_COLUMNS).where('repository_id', '=', repositoryId).where('subject', '=', subject);
+    if (page.artifactTypes !== undefined && page.artifactTypes.length > 0) q = q.where('artifact_type', 'in', [...page.artifactTypes]);
+    if (page.after !== undefined) q = q.where('digest', '>', page.after);
+    const rows = await q.orderBy('digest').limit(page.limit).execute();
+    return rows.map(toManifestInfo);
+  }
+
+  /** Whether some manifest in the repository lists the blob as its config or a layer. */
+  async referencesBlob(repositoryId: number, digest: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('manifest_references')
+      .select('parent_digest')
+      .where('repository_id', '=', repositoryId)
+      .where('child_digest', '=', digest)
+      .where('child_kind', '=', 'blob')
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /**
+   * Record pull times; a time never moves backwards (a late batch cannot undo a newer pull).
+   * Manifests deleted since their pull are skipped. Run it inside `transaction` to write one batch.
+   */
+  async recordPulls(pulls: readonly { repositoryId: number; digest: string; at: number }[]): Promise<void> {
+    for (const pull of pulls) {
+      await this.db
+        .updateTable('manifests')
+        .set({ last_pulled_at: pull.at })
+        .where('repository_id', '=', pull.repositoryId)
+        .where('digest', '=', pull.digest)
+        .where((eb) => eb.or([eb('last_pulled_at', 'is', null), eb('last_pulled_at', '<', pull.at)]))
+        .execute();
+    }
+  }
+}
+
+/** Every manifest column but the body. */
+const INFO_COLUMNS = [
+  'manifests.repository_id',
+  'manifests.digest',
+  'manifests.media_type',
+  'manifests.artifact_type',
+  'manifests.subject',
+  'manifests.size',
+  'manifests.annotations',
+  'manifests.pushed_at',
+  'manifests.image_size',
+  'manifests.config_media_type',
+  'manifests.last_pulled_at',
+] as const;
+
+function toManifestInfo(row: Omit<Schema['manifests'], 'body'>): ManifestInfo {
+  return {
+    repositoryId: Number(row.repository_id),
+    digest: row.digest,
+    mediaType: row.media_type,
+    artifactType: row.artifact_type,
+    subject: row.subject,
+    size: Number(row.size),
+    annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
+    pushedAt: Number(row.pushed_at),
+    imageSize: Number(row.image_size),
+    configMediaType: row.config_media_type,
+    lastPulledAt: row.last_pulled_at === null ? null : Number(row.last_pulled_at),
+  };
 }
 
 function toManifest(row: Schema['manifests']): ManifestRow {
@@ -519,6 +735,51 @@ class TagStore {
   async delete(repositoryId: number, tag: string): Promise<boolean> {
     const result = await this.db.deleteFrom('tags').where('repository_id', '=', repositoryId).where('tag', '=', tag).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Of `tags`, those in the repository, with the digest each points at. */
+  async getMany(repositoryId: number, tags: readonly string[]): Promise<Map<string, string>> {
+    if (tags.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('tags')
+      .select(['tag', 'digest'])
+      .where('repository_id', '=', repositoryId)
+      .where('tag', 'in', [...new Set(tags)])
+      .execute();
+    return new Map(rows.map((r) => [r.tag, r.digest]));
+  }
+
+  /** The tags pointing at each of `digests`, in tag order; digests without tags are absent. */
+  async forDigests(repositoryId: number, digests: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (digests.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('tags')
+      .select(['digest', 'tag'])
+      .where('repository_id', '=', repositoryId)
+      .where('digest', 'in', [...new Set(digests)])
+      // Ordering by (digest, tag) lets SQLite walk the (repository_id, digest) index; ordering by
+      // tag alone made it scan every tag of the repository (3.8 ms instead of 0.5 ms a page at 10,000).
+      .orderBy('digest')
+      .orderBy('tag')
+      .execute();
+    for (const r of rows) {
+      const list = out.get(r.digest);
+      if (list) list.push(r.tag);
+      else out.set(r.digest, [r.tag]);
+    }
+    return out;
+  }
+
+  /** How many tags point at `digest`. */
+  async countOn(repositoryId: number, digest: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('tags')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async list(repositoryId: number, page: Page): Promise<string[]> {

@@ -42,7 +42,7 @@ export interface Schema {
     body: Uint8Array;
     annotations: string | null;
     pushed_at: number;
-    /** ECR's imageSizeInBytes: config and layers, or for an index its largest child. */
+    /** ECR's imageSizeInBytes: the sum of the layers' (compressed) sizes, or for an index its largest child. */
     image_size: number;
     config_media_type: string | null;
     last_pulled_at: number | null;

@@ -1,0 +1,1 @@
+export { queryDoor, type QueryDeps } from './plugin.js';
