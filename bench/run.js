@@ -7,6 +7,7 @@
 //   node bench/run.js --only distribution   measure one registry only (also: --only berth)
 //   node bench/run.js --verbose             echo the servers' own output as it arrives
 //   node bench/run.js --wrk-head            measure HEAD with wrk too (needs a wrk that handles HEAD)
+//   node bench/run.js --ecr-only            only the ECR API part (bench/ecr.js), which every run ends with
 //
 // Manifest GET is measured with wrk. Manifest HEAD is measured with bench/load.js, a small Node load
 // generator, because wrk 4.1.0 stalls on HEAD responses that carry Content-Length (wg/wrk#198); the
@@ -26,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { runLoad } from './load.js';
+import { EcrBenchError, runEcrBench } from './ecr.js';
 
 const MiB = 1024 * 1024;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -46,21 +48,23 @@ const TARGETS = { upload: 1.0, download: 1.0, rps: 2.0, rssMiB: 200 };
 
 function usage() {
   return [
-    'usage: node bench/run.js [--quick] [--only berth|distribution] [--verbose] [--wrk-head]',
+    'usage: node bench/run.js [--quick] [--only berth|distribution] [--verbose] [--wrk-head] [--ecr-only]',
     '  --quick        64 MiB blobs, 1 run, 3 s wrk, 256 MiB RSS test (smoke test)',
     '  --only NAME    measure only berth or only distribution',
     '  --verbose      echo the servers\' stdout/stderr as it arrives',
     '  --wrk-head     also measure manifest HEAD with wrk (wrk 4.1.0 cannot: wg/wrk#198)',
+    '  --ecr-only     only the ECR API measurements of bench/ecr.js (berth only), which every run ends with',
   ].join('\n');
 }
 
 function parseArgs(argv) {
-  const opts = { quick: false, only: null, verbose: false, wrkHead: false };
+  const opts = { quick: false, only: null, verbose: false, wrkHead: false, ecrOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--verbose' || a === '-v') opts.verbose = true;
     else if (a === '--wrk-head') opts.wrkHead = true;
+    else if (a === '--ecr-only') opts.ecrOnly = true;
     else if (a === '--only') opts.only = argv[++i];
     else if (a.startsWith('--only=')) opts.only = a.slice('--only='.length);
     else if (a === '--help' || a === '-h') {
@@ -73,6 +77,10 @@ function parseArgs(argv) {
   }
   if (opts.only !== null && opts.only !== 'berth' && opts.only !== 'distribution') {
     console.error(`--only takes "berth" or "distribution", not ${JSON.stringify(opts.only)}\n${usage()}`);
+    process.exit(2);
+  }
+  if (opts.ecrOnly && opts.only === 'distribution') {
+    console.error(`--ecr-only measures berth only; it cannot go with --only distribution\n${usage()}`);
     process.exit(2);
   }
   return opts;
@@ -944,10 +952,16 @@ function printReport(results) {
   }
 }
 
-main().then(
+// The ECR API part (bench/ecr.js) comes last, against a berth of its own; it has no distribution side.
+async function all() {
+  if (!args.ecrOnly) await main();
+  if (wantBerth) await runEcrBench({ verbose: args.verbose });
+}
+
+all().then(
   () => process.exit(0),
   (err) => {
-    console.error(`\nbenchmark failed: ${err instanceof BenchError ? err.message : err.stack || err}`);
+    console.error(`\nbenchmark failed: ${err instanceof BenchError || err instanceof EcrBenchError ? err.message : err.stack || err}`);
     process.exit(1);
   },
 );
