@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { BerthError } from '../core/index.js';
+import { createHmac } from 'node:crypto';
+import { BerthError, constantTimeEqual } from '../core/index.js';
 
 /**
  * ECR authorization tokens: the password of `docker login -u AWS`, returned base64-encoded as
@@ -156,13 +156,3 @@ function decodeClaims(payload: string): TokenClaims | undefined {
   };
 }
 
-/** Equal strings, in time independent of where they differ; unequal lengths still do one comparison. */
-function constantTimeEqual(expected: string, given: string): boolean {
-  const a = Buffer.from(expected, 'utf8');
-  const b = Buffer.from(given, 'utf8');
-  if (a.length !== b.length) {
-    timingSafeEqual(a, a);
-    return false;
-  }
-  return timingSafeEqual(a, b);
-}

@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { BerthError } from '../core/index.js';
+import { createHash } from 'node:crypto';
+import { BerthError, constantTimeEqual } from '../core/index.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import type { Principal, ResourceRef } from './principal.js';
 import type { SecretBox } from './secret-box.js';
@@ -147,11 +147,6 @@ export class Authenticator {
   }
 }
 
-function constantTimeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
 
 function principalOf(key: AccessKeyRow): Principal {
   return key.userName === null

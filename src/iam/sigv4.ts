@@ -1,5 +1,5 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { BerthError } from '../core/index.js';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { BerthError, constantTimeEqual } from '../core/index.js';
 
 /**
  * AWS Signature Version 4: verification of incoming requests, and a signer for berth's own calls.
@@ -667,16 +667,6 @@ function signingKey(secret: string, date: string, region: string, service: strin
   return key;
 }
 
-/** Equal strings, in time independent of where they differ (and of `given`'s content when lengths differ). */
-function constantTimeEqual(expected: string, given: string): boolean {
-  const a = Buffer.from(expected, 'utf8');
-  const b = Buffer.from(given, 'utf8');
-  if (a.length !== b.length) {
-    timingSafeEqual(a, a);
-    return false;
-  }
-  return timingSafeEqual(a, b);
-}
 
 function singleHeader(headers: SignedRequest['headers'], name: string): string | undefined {
   const value = headers[name];

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { parseDigest, BerthError } from '../core/index.js';
+import type { BlobReader } from '../registry/index.js';
 import { openRepository, type OciCall } from './context.js';
 import type { RepoTarget } from './route.js';
 
@@ -30,13 +31,18 @@ export async function handleBlob(call: OciCall, target: RepoTarget, reference: s
   const repo = await openRepository(call, target, 'ecr:GetDownloadUrlForLayer');
   const range = parseRangeHeader(req.headers.range);
   const read = await deps.registry.blobReader(repo, digest, { ...(range ? { range } : {}) });
+  // Content-addressed: the bytes behind a digest never change.
+  await sendBlob(reply, digest, read, 'max-age=31536000, immutable');
+}
+
+/** A blob response: 200 or 206 with the range, the digest headers, then the bytes (see sendBody). */
+export async function sendBlob(reply: FastifyReply, digest: string, read: BlobReader, cacheControl: string): Promise<void> {
   reply
     .header('Content-Type', 'application/octet-stream')
     .header('Docker-Content-Digest', digest)
     .header('Accept-Ranges', 'bytes')
     .header('ETag', `"${digest}"`)
-    // Content-addressed: the bytes behind a digest never change.
-    .header('Cache-Control', 'max-age=31536000, immutable');
+    .header('Cache-Control', cacheControl);
   if (read.range) {
     reply
       .code(206)
@@ -53,7 +59,7 @@ export async function handleBlob(call: OciCall, target: RepoTarget, reference: s
  * chunk's write callback releases its buffer. The reply is hijacked, so nothing else writes to it;
  * a failure after the headers can only end the connection, which the client sees as a short body.
  */
-async function sendBody(reply: FastifyReply, writeTo: (sink: (chunk: Buffer) => Promise<void>, signal?: AbortSignal) => Promise<void>): Promise<void> {
+async function sendBody(reply: FastifyReply, writeTo: BlobReader['writeTo']): Promise<void> {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OciDeps } from './context.js';
-import { parseRangeHeader } from './blobs.js';
+import { parseRangeHeader, sendBlob } from './blobs.js';
 
 /**
  * GET /_berth/blobs/<digest>?account=&repository=&expires=&signature= : a blob by the URL that ECR
@@ -15,21 +15,7 @@ export async function handleDownload(req: FastifyRequest, reply: FastifyReply, d
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
   const range = parseRangeHeader(req.headers.range);
   const read = await deps.registry.openDownload(rawDigest, query, { ...(range ? { range } : {}) });
-  reply
-    .header('Content-Type', 'application/octet-stream')
-    .header('Docker-Content-Digest', read.digest)
-    .header('Accept-Ranges', 'bytes')
-    .header('ETag', `"${read.digest}"`)
-    // The URL carries a credential: keep it out of shared caches and of Referer headers.
-    .header('Cache-Control', 'private, no-store')
-    .header('Referrer-Policy', 'no-referrer');
-  if (read.range) {
-    reply
-      .code(206)
-      .header('Content-Range', `bytes ${read.range.start}-${read.range.end}/${read.size}`)
-      .header('Content-Length', String(read.range.end - read.range.start + 1));
-  } else {
-    reply.code(200).header('Content-Length', String(read.size));
-  }
-  return reply.send(read.stream) as unknown as void;
+  // The URL carries a credential: keep it out of shared caches and of Referer headers.
+  reply.header('Referrer-Policy', 'no-referrer');
+  await sendBlob(reply, read.digest, read, 'private, no-store');
 }

@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { isAccountId, isDigest, parseRepositoryName, type AccountId, type Digest, type RepositoryName } from '../core/index.js';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual, isAccountId, isDigest, parseRepositoryName, type AccountId, type Digest, type RepositoryName } from '../core/index.js';
 
 /**
  * Where berth serves blobs by signed URL (ECR GetDownloadUrlForLayer). Both doors must agree on this
@@ -62,9 +62,7 @@ export class DownloadUrlSigner {
     }
     const grant: BlobDownloadGrant = { accountId: account, repositoryName, digest: rawDigest, expiresAt: Number(expires) };
     // Compared as text: decoding would let several spellings of one signature through.
-    const expected = Buffer.from(this.sign(grant));
-    const given = Buffer.from(signature);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    if (!constantTimeEqual(this.sign(grant), signature)) return undefined;
     return grant;
   }
 

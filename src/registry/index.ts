@@ -2,7 +2,7 @@ export {
   Registry,
   type Repository,
   type RegistryOptions,
-  type BlobRead,
+  type BlobReader,
   type PutManifestResult,
   type PutManifestOptions,
   type DeleteImageResult,

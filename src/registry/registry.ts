@@ -58,10 +58,10 @@ export interface Repository {
   readonly row: RepositoryRow;
 }
 
-export interface BlobRead {
+export interface BlobReader {
   size: number;
   range?: ByteRange;
-  stream: Readable;
+  writeTo: (sink: (chunk: Buffer) => Promise<void>, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface PutManifestResult {
@@ -246,38 +246,21 @@ export class Registry {
    * A URL that is not one berth signed, was altered, or has expired is ACCESS_DENIED; the blob must
    * still be in the repository.
    */
-  async openDownload(rawDigest: string, query: URLSearchParams, opts: { range?: { start?: number; end?: number }; signal?: AbortSignal } = {}): Promise<BlobRead & { digest: Digest }> {
+  async openDownload(rawDigest: string, query: URLSearchParams, opts: { range?: { start?: number; end?: number } } = {}): Promise<BlobReader & { digest: Digest }> {
     const grant = this.downloads.verify(rawDigest, query);
     if (!grant) throw new BerthError('ACCESS_DENIED', 'this download URL is not valid');
     if (grant.expiresAt * 1000 <= this.now()) throw new BerthError('ACCESS_DENIED', 'this download URL has expired; ask GetDownloadUrlForLayer for a new one');
     const repo = await this.repository(grant.accountId, grant.repositoryName);
-    return { ...(await this.openBlob(repo, grant.digest, opts)), digest: grant.digest };
-  }
-
-  /**
-   * Open a blob visible through the repository. `range` is a parsed `Range` header: an inclusive
-   * start and optional end; an unsatisfiable range throws RANGE_INVALID with the blob size.
-   */
-  async openBlob(repo: Repository, digest: Digest, opts: { range?: { start?: number; end?: number }; signal?: AbortSignal } = {}): Promise<BlobRead> {
-    const { size } = await this.statBlob(repo, digest);
-    let range: ByteRange | undefined;
-    if (opts.range) {
-      range = resolveRange(opts.range, size);
-    }
-    const stream = await this.blobs.open(digest, { ...(range ? { range } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-    return { size, stream, ...(range ? { range } : {}) };
+    return { ...(await this.blobReader(repo, grant.digest, opts)), digest: grant.digest };
   }
 
   /**
    * Serve a blob visible through the repository into `sink` (see BlobStore.writeTo for the chunk
-   * lifetime). Checks and resolves the range before the first byte, so the caller can still send
-   * an error status when the blob is unknown or the range unsatisfiable.
+   * lifetime). `range` is a parsed `Range` header (inclusive start, optional end); it is checked
+   * before the first byte (RANGE_INVALID with the size), so the caller can still send an error
+   * status when the blob is unknown or the range unsatisfiable.
    */
-  async blobReader(
-    repo: Repository,
-    digest: Digest,
-    opts: { range?: { start?: number; end?: number } } = {},
-  ): Promise<{ size: number; range?: ByteRange; writeTo: (sink: (chunk: Buffer) => Promise<void>, signal?: AbortSignal) => Promise<void> }> {
+  async blobReader(repo: Repository, digest: Digest, opts: { range?: { start?: number; end?: number } } = {}): Promise<BlobReader> {
     const { size } = await this.statBlob(repo, digest);
     const range = opts.range ? resolveRange(opts.range, size) : undefined;
     return {

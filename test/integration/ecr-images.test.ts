@@ -5,7 +5,6 @@ import {
   CreateRepositoryCommand,
   DescribeImagesCommand,
   ECRClient,
-  ECRServiceException,
   ListImageReferrersCommand,
   ListImagesCommand,
   PutImageCommand,
@@ -15,7 +14,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SecretBox } from '../../src/iam/index.js';
-import { ecrClient } from '../helpers/aws-clients.js';
+import { awsError, ecrClient } from '../helpers/aws-clients.js';
 import { OciTestClient, sha256 } from '../helpers/oci-client.js';
 import { basicAuth, startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -35,17 +34,6 @@ beforeAll(async () => {
   oci = new OciTestClient(server.url, server.authHeader);
 });
 afterAll(() => server.close());
-
-/** The AWS error name the SDK parsed, so each test asserts what a user's code would see. */
-async function awsError(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ECRServiceException) return { name: err.name, message: err.message, status: err.$metadata.httpStatusCode };
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function createRepository(name: string): Promise<void> {
   await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));

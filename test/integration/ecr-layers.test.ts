@@ -4,7 +4,6 @@ import {
   CompleteLayerUploadCommand,
   CreateRepositoryCommand,
   ECRClient,
-  ECRServiceException,
   GetDownloadUrlForLayerCommand,
   InitiateLayerUploadCommand,
   InvalidLayerPartException,
@@ -15,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountId, Digest, RepositoryName } from '../../src/core/index.js';
 import { SecretBox } from '../../src/iam/index.js';
 import { DownloadUrlSigner } from '../../src/registry/download-url.js';
-import { ecrClient } from '../helpers/aws-clients.js';
+import { awsError, ecrClient } from '../helpers/aws-clients.js';
 import { OciTestClient, sha256 } from '../helpers/oci-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -32,16 +31,6 @@ beforeAll(async () => {
   oci = new OciTestClient(server.url, server.authHeader);
 });
 afterAll(() => server.close());
-
-async function awsError(promise: Promise<unknown>): Promise<ECRServiceException> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ECRServiceException) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function createRepository(name: string): Promise<void> {
   await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../../src/iam/index.js';
-import { ecrClient } from '../helpers/aws-clients.js';
+import { awsError, ecrClient } from '../helpers/aws-clients.js';
 import { OciTestClient } from '../helpers/oci-client.js';
 import { basicAuth, startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -26,17 +26,6 @@ beforeAll(async () => {
   oci = new OciTestClient(server.url, server.authHeader);
 });
 afterAll(() => server.close());
-
-/** The AWS error name the SDK parsed, so each test asserts what a user's code would see. */
-async function awsError(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ECRServiceException) return { name: err.name, message: err.message, status: err.$metadata.httpStatusCode };
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** Another account with a root key, so that registry-scoped state can be shown to stay per account. */
 async function otherAccount(accountId: string): Promise<{ accountId: string; ecr: ECRClient; oci: OciTestClient }> {

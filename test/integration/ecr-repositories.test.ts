@@ -2,7 +2,6 @@ import {
   CreateRepositoryCommand,
   DeleteRepositoryCommand,
   DescribeRepositoriesCommand,
-  ECRServiceException,
   GetAuthorizationTokenCommand,
   ListTagsForResourceCommand,
   PutImageScanningConfigurationCommand,
@@ -12,7 +11,7 @@ import {
   type ECRClient,
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ecrClient } from '../helpers/aws-clients.js';
+import { awsError, ecrClient } from '../helpers/aws-clients.js';
 import { OciTestClient } from '../helpers/oci-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -24,17 +23,6 @@ beforeAll(async () => {
   ecr = ecrClient(server);
 });
 afterAll(() => server.close());
-
-/** The AWS error name the SDK parsed, so each test asserts what a user's code would see. */
-async function awsError(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ECRServiceException) return { name: err.name, message: err.message, status: err.$metadata.httpStatusCode };
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('CreateRepository and DescribeRepositories', () => {
   it('creates with ECR defaults and describes it', async () => {

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRServiceException, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import {
   CreateAccessKeyCommand,
   CreateUserCommand,
@@ -13,16 +13,15 @@ import {
   DeleteUserCommand,
   GetUserCommand,
   IAMClient,
-  IAMServiceException,
   ListAccessKeysCommand,
   ListUsersCommand,
   UpdateAccessKeyCommand,
   paginateListUsers,
 } from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox, signRequest } from '../../src/iam/index.js';
-import { ecrClient } from '../helpers/aws-clients.js';
+import { awsError, ecrClient } from '../helpers/aws-clients.js';
 import { OciTestClient } from '../helpers/oci-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -46,19 +45,6 @@ function iamClient(url: string, credentials: Credentials, region = 'us-east-1'):
 
 function stsClient(url: string, credentials: Credentials, region = 'us-east-1'): STSClient {
   return new STSClient({ endpoint: url, region, credentials, maxAttempts: 1 });
-}
-
-/** The AWS error the SDK parsed, so each test asserts what a user's code would see. */
-async function awsError(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number; type?: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof IAMServiceException || err instanceof STSServiceException || err instanceof ECRServiceException) {
-      return { name: err.name, message: err.message, status: err.$metadata.httpStatusCode, type: (err as { Type?: string }).Type };
-    }
-    throw err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 /** A user with one access key; returns the key. */

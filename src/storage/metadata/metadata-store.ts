@@ -1,4 +1,4 @@
-import { Kysely, type Transaction } from 'kysely';
+import { Kysely } from 'kysely';
 import type { Schema, TagMutability } from './schema.js';
 import type { Db } from './db.js';
 import { SettingsStore } from './settings-store.js';
