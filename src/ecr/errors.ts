@@ -39,6 +39,7 @@ const ECR_TYPES = {
   INVALID_PARAMETER: 'InvalidParameterException',
   PAGINATION_INVALID: 'InvalidParameterException',
   UNAUTHENTICATED: 'UnrecognizedClientException',
+  TOKEN_EXPIRED: 'ExpiredTokenException',
   ACCESS_DENIED: 'AccessDeniedException',
   LIMIT_EXCEEDED: 'LimitExceededException',
   UNSUPPORTED: 'ValidationException',
@@ -83,7 +84,7 @@ export function sendEcrError(reply: FastifyReply, err: unknown): FastifyReply {
     type = ECR_TYPES[err.code];
     message = err.message;
     if (err.code === 'INTERNAL') status = 500;
-    if (err.code === 'UNAUTHENTICATED') status = 403;
+    if (err.code === 'UNAUTHENTICATED' || err.code === 'TOKEN_EXPIRED') status = 403;
     // InvalidLayerPartException carries the upload's position beside the message.
     if (type === 'InvalidLayerPartException' && err.detail) extra = pick(err.detail, ['registryId', 'repositoryName', 'uploadId', 'lastValidByteReceived']);
   } else if (typeof (err as { statusCode?: unknown })?.statusCode === 'number' && (err as { statusCode: number }).statusCode < 500) {

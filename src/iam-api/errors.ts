@@ -58,6 +58,7 @@ const QUERY_ERRORS = {
   INVALID_PARAMETER: sender('ValidationError', 400),
   PAGINATION_INVALID: sender('ValidationError', 400),
   UNAUTHENTICATED: sender('InvalidClientTokenId', 403),
+  TOKEN_EXPIRED: sender('ExpiredToken', 403),
   ACCESS_DENIED: sender('AccessDenied', 403),
   LIMIT_EXCEEDED: sender('LimitExceeded', 409),
   UNSUPPORTED: sender('ValidationError', 400),

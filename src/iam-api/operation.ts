@@ -1,4 +1,4 @@
-import type { Principal, SecretBox } from '../iam/index.js';
+import type { Authenticator, Principal, SecretBox } from '../iam/index.js';
 import type { MetadataStore, UserRow } from '../storage/metadata/index.js';
 import { QueryError, noSuchEntity } from './errors.js';
 import type { IdentityTarget } from './identities.js';
@@ -10,6 +10,7 @@ export interface QueryContext {
   readonly principal: Principal;
   readonly meta: MetadataStore;
   readonly box: SecretBox;
+  readonly auth: Authenticator;
   readonly now: () => number;
 }
 

@@ -64,7 +64,7 @@ async function handleQuery(deps: QueryDeps, req: FastifyRequest, reply: FastifyR
   const op = Object.hasOwn(APIS[api].operations, action) ? APIS[api].operations[action] : undefined;
   if (!op) throw new QueryError('InvalidAction', `Could not find operation ${action.slice(0, 100)} for version ${version}`);
 
-  const ctx: QueryContext = { principal, meta: deps.meta, box: deps.box, now: Date.now };
+  const ctx: QueryContext = { principal, meta: deps.meta, box: deps.box, auth: deps.auth, now: Date.now };
   const params = new QueryParams(form);
   const prepared = op.prepare(params, ctx);
   params.throwIfInvalid();

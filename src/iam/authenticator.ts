@@ -5,6 +5,7 @@ import type { Principal, ResourceRef } from './principal.js';
 import type { SecretBox } from './secret-box.js';
 import type { AccessKeyRow } from '../storage/metadata/index.js';
 import { AuthTokenSigner, TokenError } from './auth-token.js';
+import { SessionCredentials, type TemporaryCredentials } from './session-credentials.js';
 import { parseAuthorization, verifySignature, type SignedRequest } from './sigv4.js';
 
 /** How long a verified Authorization header is remembered: bounds the staleness of a revoked key. */
@@ -21,6 +22,7 @@ export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal; expires: number }>();
 
   private readonly tokens: AuthTokenSigner;
+  private readonly sessions: SessionCredentials;
 
   constructor(
     private readonly meta: MetadataStore,
@@ -28,6 +30,7 @@ export class Authenticator {
     private readonly region: string,
   ) {
     this.tokens = new AuthTokenSigner(box.deriveKey('berth auth-token v1'));
+    this.sessions = new SessionCredentials(box.deriveKey('berth session-token v1'));
   }
 
   /**
@@ -42,18 +45,42 @@ export class Authenticator {
     opts: { requireSignedHeaders?: readonly string[]; regions?: readonly string[] } = {},
   ): Promise<Principal> {
     const parsed = parseAuthorization(req);
-    const key = /^[A-Z0-9]{16,128}$/.test(parsed.accessKeyId) ? await this.meta.accessKeys.get(parsed.accessKeyId) : undefined;
-    if (!key || key.status !== 'Active') {
-      throw new BerthError('UNAUTHENTICATED', 'The security token included in the request is invalid.');
+    let secret: string;
+    let principal: Principal;
+    if (parsed.accessKeyId.startsWith('ASIA')) {
+      // Temporary credentials: the token carries the secret and the identity (see SessionCredentials).
+      if (parsed.sessionToken === undefined) throw new BerthError('UNAUTHENTICATED', 'The security token included in the request is invalid.');
+      const claims = this.sessions.open(parsed.accessKeyId, parsed.sessionToken, Date.now());
+      const source = await this.meta.accessKeys.get(claims.sourceAccessKeyId);
+      if (!source || source.status !== 'Active') {
+        throw new BerthError('UNAUTHENTICATED', 'The security token included in the request is invalid: the key that created it is no longer active.');
+      }
+      secret = claims.secretAccessKey;
+      principal = { ...claims.principal, viaSession: true };
+    } else {
+      const key = /^[A-Z0-9]{16,128}$/.test(parsed.accessKeyId) ? await this.meta.accessKeys.get(parsed.accessKeyId) : undefined;
+      if (!key || key.status !== 'Active') {
+        throw new BerthError('UNAUTHENTICATED', 'The security token included in the request is invalid.');
+      }
+      secret = this.box.open(key.secretEnc);
+      principal = principalOf(key);
     }
-    verifySignature(req, parsed, this.box.open(key.secretEnc), {
+    verifySignature(req, parsed, secret, {
       now: new Date(),
       // IAM is a global service that AWS's clients sign for us-east-1 whatever their region.
       expectedRegion: opts.regions?.includes(parsed.region) ? parsed.region : this.region,
       expectedServices: services,
       ...(opts.requireSignedHeaders ? { requireSignedHeaders: opts.requireSignedHeaders } : {}),
     });
-    return principalOf(key);
+    return principal;
+  }
+
+  /**
+   * Temporary credentials acting as `principal` (STS GetSessionToken). `sourceAccessKeyId` is the
+   * long-term key that asked: deactivating it ends the session too.
+   */
+  issueSessionCredentials(principal: Principal, sourceAccessKeyId: string, now: number, durationMs: number): TemporaryCredentials {
+    return this.sessions.issue(principal, sourceAccessKeyId, now, durationMs);
   }
 
   /**

@@ -1,4 +1,5 @@
 export { Authenticator } from './authenticator.js';
+export { SessionCredentials, type TemporaryCredentials, type SessionClaims } from './session-credentials.js';
 export { SecretBox } from './secret-box.js';
 export { bootstrapRootCredentials, generateAccessKeyId, generateSecretAccessKey, type BootstrapResult } from './credentials.js';
 export type { Principal, ResourceRef } from './principal.js';

@@ -5,6 +5,8 @@ export interface Principal {
   readonly arn: string;
   readonly accessKeyId: string;
   readonly userName?: string;
+  /** Set when the caller signed with temporary credentials (STS GetSessionToken). */
+  readonly viaSession?: boolean;
 }
 
 /** The resource a request acts on, named as in ECR. */

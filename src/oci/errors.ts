@@ -42,6 +42,7 @@ const OCI_ERRORS = {
   INVALID_PARAMETER: [400, 'UNSUPPORTED'],
   PAGINATION_INVALID: [400, 'PAGINATION_NUMBER_INVALID'],
   UNAUTHENTICATED: [401, 'UNAUTHORIZED'],
+  TOKEN_EXPIRED: [401, 'UNAUTHORIZED'],
   ACCESS_DENIED: [403, 'DENIED'],
   LIMIT_EXCEEDED: [429, 'TOOMANYREQUESTS'],
   UNSUPPORTED: [405, 'UNSUPPORTED'],
@@ -54,7 +55,7 @@ export const BASIC_CHALLENGE = 'Basic realm="berth"';
 export function sendOciError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof BerthError) {
     const [status, code] = OCI_ERRORS[err.code];
-    if (err.code === 'UNAUTHENTICATED') reply.header('WWW-Authenticate', BASIC_CHALLENGE);
+    if (err.code === 'UNAUTHENTICATED' || err.code === 'TOKEN_EXPIRED') reply.header('WWW-Authenticate', BASIC_CHALLENGE);
     if (err.code === 'RANGE_INVALID' && typeof err.detail?.['size'] === 'number') {
       reply.header('Content-Range', `bytes */${err.detail['size']}`);
     }

@@ -4,6 +4,7 @@ import { createUser } from './create-user.js';
 import { deleteAccessKey } from './delete-access-key.js';
 import { deleteUser } from './delete-user.js';
 import { getCallerIdentity } from './get-caller-identity.js';
+import { getSessionToken } from './get-session-token.js';
 import { getUser } from './get-user.js';
 import { listAccessKeys } from './list-access-keys.js';
 import { listUsers } from './list-users.js';
@@ -24,4 +25,5 @@ export const IAM_OPERATIONS: Readonly<Record<string, QueryOperation<any>>> = {
 /** The STS subset (API version 2011-06-15), by Action. */
 export const STS_OPERATIONS: Readonly<Record<string, QueryOperation<any>>> = {
   GetCallerIdentity: getCallerIdentity,
+  GetSessionToken: getSessionToken,
 };
