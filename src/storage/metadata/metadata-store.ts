@@ -3,6 +3,7 @@ import type { Schema, TagMutability } from './schema.js';
 import type { Db } from './db.js';
 import { SettingsStore } from './settings-store.js';
 import { UserStore } from './user-store.js';
+import { PolicyStore } from './policy-store.js';
 import type { Dialect } from './migrations.js';
 
 
@@ -99,6 +100,7 @@ export class MetadataStore {
   readonly resourceTags: ResourceTagStore;
   readonly settings: SettingsStore;
   readonly users: UserStore;
+  readonly policies: PolicyStore;
 
   constructor(
     private readonly db: Db,
@@ -115,6 +117,7 @@ export class MetadataStore {
     this.resourceTags = new ResourceTagStore(db);
     this.settings = new SettingsStore(db);
     this.users = new UserStore(db);
+    this.policies = new PolicyStore(db);
   }
 
   /** Run `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */

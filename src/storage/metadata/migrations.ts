@@ -143,5 +143,77 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_policies': {
+      async up(db: Kysely<any>) {
+        // Customer managed policies and their versions (IAM CreatePolicy, GetPolicyVersion).
+        await db.schema
+          .createTable('iam_policies')
+          .addColumn('arn', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('policy_name', 'text', (c) => c.notNull())
+          .addColumn('policy_id', 'text', (c) => c.notNull().unique())
+          .addColumn('path', 'text', (c) => c.notNull().defaultTo('/'))
+          .addColumn('description', 'text')
+          .addColumn('default_version_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('iam_policies_account_name', ['account_id', 'policy_name'])
+          .execute();
+        await db.schema
+          .createTable('iam_policy_versions')
+          .addColumn('policy_arn', 'text', (c) => c.notNull().references('iam_policies.arn').onDelete('cascade'))
+          .addColumn('version_id', 'text', (c) => c.notNull())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('iam_policy_versions_pk', ['policy_arn', 'version_id'])
+          .execute();
+        // Roles with their trust policies (IAM CreateRole; STS AssumeRole).
+        await db.schema
+          .createTable('iam_roles')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('role_name', 'text', (c) => c.notNull())
+          .addColumn('role_id', 'text', (c) => c.notNull().unique())
+          .addColumn('path', 'text', (c) => c.notNull().defaultTo('/'))
+          .addColumn('description', 'text')
+          .addColumn('trust_policy', 'text', (c) => c.notNull())
+          .addColumn('max_session_duration', 'integer', (c) => c.notNull().defaultTo(3600))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('iam_roles_pk', ['account_id', 'role_name'])
+          .execute();
+        // Inline policies and managed-policy attachments of users and roles: one table each,
+        // keyed by the identity's kind ('user' | 'role') and name.
+        await db.schema
+          .createTable('iam_inline_policies')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('identity_kind', 'text', (c) => c.notNull())
+          .addColumn('identity_name', 'text', (c) => c.notNull())
+          .addColumn('policy_name', 'text', (c) => c.notNull())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('iam_inline_policies_pk', ['account_id', 'identity_kind', 'identity_name', 'policy_name'])
+          .execute();
+        await db.schema
+          .createTable('iam_policy_attachments')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('identity_kind', 'text', (c) => c.notNull())
+          .addColumn('identity_name', 'text', (c) => c.notNull())
+          .addColumn('policy_arn', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('iam_policy_attachments_pk', ['account_id', 'identity_kind', 'identity_name', 'policy_arn'])
+          .execute();
+        await db.schema.createIndex('iam_policy_attachments_arn').on('iam_policy_attachments').column('policy_arn').execute();
+        // ECR resource policies.
+        await db.schema
+          .createTable('repository_policies')
+          .addColumn('repository_id', 'bigint', (c) => c.primaryKey().references('repositories.id').onDelete('cascade'))
+          .addColumn('policy_text', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('registry_policies')
+          .addColumn('account_id', 'text', (c) => c.primaryKey())
+          .addColumn('policy_text', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

@@ -61,6 +61,32 @@ export interface Schema {
   users: { account_id: string; user_name: string; user_id: string; path: string; created_at: number };
   account_settings: { account_id: string; name: string; value: string };
   pull_time_exclusions: { account_id: string; principal_arn: string; created_at: number };
+  iam_policies: {
+    arn: string;
+    account_id: string;
+    policy_name: string;
+    policy_id: string;
+    path: string;
+    description: string | null;
+    default_version_id: string;
+    created_at: number;
+    updated_at: number;
+  };
+  iam_policy_versions: { policy_arn: string; version_id: string; document: string; created_at: number };
+  iam_roles: {
+    account_id: string;
+    role_name: string;
+    role_id: string;
+    path: string;
+    description: string | null;
+    trust_policy: string;
+    max_session_duration: number;
+    created_at: number;
+  };
+  iam_inline_policies: { account_id: string; identity_kind: 'user' | 'role'; identity_name: string; policy_name: string; document: string };
+  iam_policy_attachments: { account_id: string; identity_kind: 'user' | 'role'; identity_name: string; policy_arn: string };
+  repository_policies: { repository_id: number; policy_text: string; updated_at: number };
+  registry_policies: { account_id: string; policy_text: string; updated_at: number };
 }
 
 export type TagMutability = 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE_WITH_EXCLUSION';
