@@ -54,7 +54,7 @@ async function handleQuery(deps: QueryDeps, req: FastifyRequest, reply: FastifyR
   const url = req.raw.url ?? '/';
   const q = url.indexOf('?');
   const principal = await deps.auth.authenticateSigned(
-    { method: req.method, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: req.raw.headersDistinct, body },
+    { method: req.method, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: req.raw.headersDistinct ?? req.headers, body },
     [api],
     // IAM is global: AWS's SDKs and CLI sign it for us-east-1 whatever region they are set to.
     // The Action is in the signed body, so a captured request cannot be replayed as another.
