@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Benchmark: berth versus CNCF Distribution 2.8.2 (Debian package `docker-registry`), side by side
-// in one run, on loopback. Plain Node 20 ESM, standard library only. See bench/README.md.
+// in one run, on loopback. Plain Node 20 ESM, standard library only, plus the curl, wrk and
+// docker-registry programs. See bench/README.md.
 //
 //   node bench/run.js                       full run (256 MiB blobs, 3 runs, 10 s wrk, 1 GiB RSS test)
 //   node bench/run.js --quick               smoke test (64 MiB blobs, 1 run, 3 s wrk, 256 MiB RSS test)
@@ -8,6 +9,12 @@
 //   node bench/run.js --verbose             echo the servers' own output as it arrives
 //   node bench/run.js --wrk-head            measure HEAD with wrk too (needs a wrk that handles HEAD)
 //   node bench/run.js --ecr-only            only the ECR API part (bench/ecr.js), which every run ends with
+//   node bench/run.js --no-ecr              everything except the ECR API part
+//
+// The large blob transfers (monolithic and chunked upload, download, the RSS-test upload) are made
+// by curl, from and to files, because Node's http client tops out below what either registry can
+// do on loopback (350-550 MiB/s against curl's 1.2-2 GB/s), which would make the two look alike.
+// Node's client is kept for the small requests: POST of upload sessions, manifests, checks.
 //
 // Manifest GET is measured with wrk. Manifest HEAD is measured with bench/load.js, a small Node load
 // generator, because wrk 4.1.0 stalls on HEAD responses that carry Content-Length (wg/wrk#198); the
@@ -48,23 +55,25 @@ const TARGETS = { upload: 1.0, download: 1.0, rps: 2.0, rssMiB: 200 };
 
 function usage() {
   return [
-    'usage: node bench/run.js [--quick] [--only berth|distribution] [--verbose] [--wrk-head] [--ecr-only]',
+    'usage: node bench/run.js [--quick] [--only berth|distribution] [--verbose] [--wrk-head] [--ecr-only | --no-ecr]',
     '  --quick        64 MiB blobs, 1 run, 3 s wrk, 256 MiB RSS test (smoke test)',
     '  --only NAME    measure only berth or only distribution',
     '  --verbose      echo the servers\' stdout/stderr as it arrives',
     '  --wrk-head     also measure manifest HEAD with wrk (wrk 4.1.0 cannot: wg/wrk#198)',
     '  --ecr-only     only the ECR API measurements of bench/ecr.js (berth only), which every run ends with',
+    '  --no-ecr       skip the ECR API measurements',
   ].join('\n');
 }
 
 function parseArgs(argv) {
-  const opts = { quick: false, only: null, verbose: false, wrkHead: false, ecrOnly: false };
+  const opts = { quick: false, only: null, verbose: false, wrkHead: false, ecrOnly: false, noEcr: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--verbose' || a === '-v') opts.verbose = true;
     else if (a === '--wrk-head') opts.wrkHead = true;
     else if (a === '--ecr-only') opts.ecrOnly = true;
+    else if (a === '--no-ecr') opts.noEcr = true;
     else if (a === '--only') opts.only = argv[++i];
     else if (a.startsWith('--only=')) opts.only = a.slice('--only='.length);
     else if (a === '--help' || a === '-h') {
@@ -77,6 +86,10 @@ function parseArgs(argv) {
   }
   if (opts.only !== null && opts.only !== 'berth' && opts.only !== 'distribution') {
     console.error(`--only takes "berth" or "distribution", not ${JSON.stringify(opts.only)}\n${usage()}`);
+    process.exit(2);
+  }
+  if (opts.ecrOnly && opts.noEcr) {
+    console.error(`--ecr-only and --no-ecr exclude each other\n${usage()}`);
     process.exit(2);
   }
   if (opts.ecrOnly && opts.only === 'distribution') {
@@ -288,12 +301,14 @@ function ensureTools() {
   const missing = [];
   if (wantDist && !fs.existsSync(DIST_BIN)) missing.push('docker-registry');
   if (!findOnPath('wrk')) missing.push('wrk');
+  if (!findOnPath('curl')) missing.push('curl');
   if (missing.length === 0) return;
   log(`setup: ${missing.join(' and ')} missing; installing with apt-get`);
   runInherit('apt-get', ['update']);
   runInherit('apt-get', ['install', '-y', ...missing]);
   if (wantDist && !fs.existsSync(DIST_BIN)) throw new BenchError(`${DIST_BIN} still missing after apt-get install`);
   if (!findOnPath('wrk')) throw new BenchError('wrk still missing after apt-get install');
+  if (!findOnPath('curl')) throw new BenchError('curl still missing after apt-get install');
 }
 
 /** Checks that `pid` is the server binary itself (not a shell or wrapper) and warns about children. */
@@ -530,6 +545,153 @@ async function writeBody(req, body, state) {
   req.end();
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// curl, for the large blob transfers
+
+let curlDir = null; // set in main(): where curl writes response headers and bodies
+let curlSeq = 0;
+const CURL_WRITE_OUT = '%{http_code} %{time_total} %{size_upload} %{size_download}';
+
+/** Parses a `curl -D` file; with several responses in it (redirects, 100 Continue) the last one counts. */
+function parseHeaderFile(text) {
+  const blocks = text.split(/\r?\n\r?\n/).filter((b) => /^HTTP\//.test(b));
+  const headers = {};
+  const last = blocks.length ? blocks[blocks.length - 1] : '';
+  for (const line of last.split(/\r?\n/).slice(1)) {
+    const i = line.indexOf(':');
+    if (i <= 0) continue;
+    const k = line.slice(0, i).trim().toLowerCase();
+    const v = line.slice(i + 1).trim();
+    headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+  }
+  return headers;
+}
+
+function readAndRemove(file) {
+  try {
+    const b = fs.readFileSync(file);
+    fs.rmSync(file, { force: true });
+    return b;
+  } catch (err) {
+    if (err.code === 'ENOENT') return Buffer.alloc(0); // curl creates -o only once a body byte arrives
+    throw err;
+  }
+}
+
+/**
+ * One request made by a curl process of its own: `-T file` as the body if `opts.file` is given,
+ * the response body thrown away with `opts.discard`. Returns the same shape as request() plus
+ * `secs` (curl's time_total: connect to last response byte), `wallSecs` (spawn to exit, seen
+ * from here), `sizeUpload` and `bytes` (downloaded). A curl failure (exit code != 0) throws;
+ * the HTTP status is for the caller to check.
+ */
+async function curlRequest(reg, method, target, opts = {}) {
+  const p = resolvePath(reg, target);
+  const n = ++curlSeq;
+  const headerFile = path.join(curlDir, `headers-${n}`);
+  const bodyFile = opts.discard ? '/dev/null' : path.join(curlDir, `body-${n}`);
+  const argv = [
+    '-q', // ignore ~/.curlrc
+    '-sS', '-g', '--noproxy', '*', // no URL globbing, never a proxy (it is loopback)
+    '-X', method,
+    '-H', 'Expect:', // no "Expect: 100-continue" round trip before the body (Go's and Node's clients send none)
+    '-D', headerFile, '-o', bodyFile, '-w', CURL_WRITE_OUT,
+  ];
+  if (reg.authHeader) argv.push('-H', `Authorization: ${reg.authHeader}`);
+  for (const [k, v] of Object.entries(opts.headers || {})) argv.push('-H', `${k}: ${v}`);
+  if (opts.file) argv.push('-T', opts.file);
+  argv.push(`${reg.base}${p}`);
+  const t0 = performance.now();
+  const r = await runCapture('curl', argv);
+  const wallSecs = (performance.now() - t0) / 1000;
+  if (r.code !== 0) {
+    throw new BenchError(`${reg.name}: curl ${method} ${p}${opts.file ? ` -T ${path.basename(opts.file)}` : ''} exited with ${r.code ?? r.signal}: ${r.stderr.trim()}`);
+  }
+  const m = /^(\d{3}) ([\d.]+) (\d+) (\d+)$/.exec(r.stdout.trim());
+  if (!m) throw new BenchError(`${reg.name}: cannot parse curl's -w output for ${method} ${p}: ${JSON.stringify(r.stdout)}`);
+  const headers = parseHeaderFile(readAndRemove(headerFile).toString('latin1'));
+  const body = opts.discard ? null : readAndRemove(bodyFile);
+  return {
+    method, path: p, status: Number(m[1]), headers, body,
+    secs: Number(m[2]), wallSecs, sizeUpload: Number(m[3]), bytes: Number(m[4]),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// files holding the blobs that curl sends
+
+async function sha256File(file) {
+  const h = crypto.createHash('sha256');
+  for await (const c of fs.createReadStream(file, { highWaterMark: 4 * MiB })) h.update(c);
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** Writes `chunks` (an iterable of Buffers) to `file`, flushed to disk, and returns its sha256. */
+function writeFileHashed(file, chunks) {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (const c of chunks) {
+      h.update(c);
+      fs.writeSync(fd, c);
+    }
+    fs.fsyncSync(fd); // so the write-back of these pages does not happen during a timed run
+  } finally {
+    fs.closeSync(fd);
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+function* randomChunks(total, size = 16 * MiB) {
+  for (let o = 0; o < total; o += size) yield crypto.randomBytes(Math.min(size, total - o));
+}
+
+/**
+ * The benchmark blob as a file, plus the same bytes split into CHUNK-sized files for the chunked
+ * upload. refresh() makes it a new blob (32 fresh random bytes at the start of the file and of the
+ * first chunk file) and returns its sha256, computed by reading the file back.
+ */
+function makeBlobFiles(dir, size) {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'blob');
+  writeFileHashed(file, randomChunks(size));
+  const chunks = [];
+  const buf = Buffer.alloc(CHUNK);
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let start = 0; start < size; start += CHUNK) {
+      const len = Math.min(CHUNK, size - start);
+      if (fs.readSync(fd, buf, 0, len, start) !== len) throw new BenchError(`short read from ${file}`);
+      const chunkFile = path.join(dir, `chunk-${String(chunks.length).padStart(3, '0')}`);
+      writeFileHashed(chunkFile, [buf.subarray(0, len)]);
+      chunks.push({ file: chunkFile, start, end: start + len });
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  const overwritePrefix = (f, prefix) => {
+    const pfd = fs.openSync(f, 'r+');
+    try {
+      fs.writeSync(pfd, prefix, 0, prefix.length, 0);
+      fs.fsyncSync(pfd);
+    } finally {
+      fs.closeSync(pfd);
+    }
+  };
+  return {
+    file, size, chunks,
+    async refresh() {
+      const prefix = crypto.randomBytes(32);
+      overwritePrefix(file, prefix);
+      overwritePrefix(chunks[0].file, prefix);
+      const st = fs.statSync(file);
+      if (st.size !== size) throw new BenchError(`${file} is ${st.size} bytes, expected ${size}`);
+      return sha256File(file);
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // registry operations
 
@@ -547,51 +709,72 @@ function checkDigestHeader(reg, r, digest, what) {
   }
 }
 
-/** POST + one PUT carrying the whole blob. Returns seconds from the POST to the 201. */
-async function uploadMonolithic(reg, repo, blob) {
-  const t0 = performance.now();
+/** POST + one PUT carrying a small blob, both with Node's client (used to set up the manifest test). */
+async function uploadSmallBlob(reg, repo, blob, digest) {
   const loc = await startUpload(reg, repo);
-  const r = await request(reg, 'PUT', withDigest(loc, blob.digest), {
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
-    body: blob.body(),
+  const r = await request(reg, 'PUT', withDigest(loc, digest), {
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.length) },
+    body: blob,
   });
   expectStatus(reg, r, 201, 'monolithic upload PUT');
-  const secs = (performance.now() - t0) / 1000;
-  checkDigestHeader(reg, r, blob.digest, 'monolithic upload PUT');
-  return secs;
+  checkDigestHeader(reg, r, digest, 'monolithic upload PUT');
 }
 
-/** POST, PATCH in CHUNK pieces with Content-Range, then PUT ?digest= with an empty body. */
-async function uploadChunked(reg, repo, buf, digest) {
-  const t0 = performance.now();
+/**
+ * POST (Node, untimed), then one `curl -T file` PUT ?digest= carrying the whole file. Returns
+ * curl's time_total for the PUT (connect to the 201), and the wall time of the curl process.
+ */
+async function uploadMonolithic(reg, repo, file, size, digest) {
+  const loc = await startUpload(reg, repo);
+  const r = await curlRequest(reg, 'PUT', withDigest(loc, digest), {
+    file,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
+  expectStatus(reg, r, 201, 'monolithic upload PUT');
+  if (r.sizeUpload !== size) throw new BenchError(`${reg.name}: monolithic upload PUT: curl sent ${r.sizeUpload} bytes, expected ${size}`);
+  checkDigestHeader(reg, r, digest, 'monolithic upload PUT');
+  return { secs: r.secs, wallSecs: r.wallSecs };
+}
+
+/**
+ * POST (Node, untimed), then one curl process per request: a PATCH with Content-Range for each
+ * chunk file, each to the Location the previous response gave (distribution puts a new `_state`
+ * in it every time, so the URLs cannot be given to one curl process up front), then PUT ?digest=
+ * with an empty body. Timed: wall time from starting the first PATCH's curl to the exit of the
+ * PUT's, process starts included. Also returns the sum of curl's own time_total, so the cost of
+ * the process starts (and new connections) can be read as the difference.
+ */
+async function uploadChunked(reg, repo, blob, digest) {
   let loc = await startUpload(reg, repo);
-  for (let start = 0; start < buf.length; start += CHUNK) {
-    const end = Math.min(start + CHUNK, buf.length);
-    const r = await request(reg, 'PATCH', loc, {
-      headers: {
-        'content-type': 'application/octet-stream',
-        'content-length': String(end - start),
-        'content-range': `${start}-${end - 1}`,
-      },
-      body: buf.subarray(start, end),
+  let curlSecs = 0;
+  let processes = 0;
+  const t0 = performance.now();
+  for (const c of blob.chunks) {
+    const r = await curlRequest(reg, 'PATCH', loc, {
+      file: c.file,
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${c.start}-${c.end - 1}` },
     });
-    expectStatus(reg, r, 202, `chunked upload PATCH bytes ${start}-${end - 1}`);
+    curlSecs += r.secs;
+    processes++;
+    expectStatus(reg, r, 202, `chunked upload PATCH bytes ${c.start}-${c.end - 1}`);
+    if (r.sizeUpload !== c.end - c.start) throw new BenchError(`${reg.name}: chunked upload PATCH: curl sent ${r.sizeUpload} bytes, expected ${c.end - c.start}`);
     if (!r.headers.location) throw new BenchError(`${reg.name}: chunked upload PATCH: 202 without Location header`);
-    if (r.headers.range !== undefined && r.headers.range !== `0-${end - 1}`) {
-      warn(`${reg.name}: PATCH bytes ${start}-${end - 1} answered Range: ${r.headers.range}, expected 0-${end - 1}`);
+    if (r.headers.range !== undefined && r.headers.range !== `0-${c.end - 1}`) {
+      warn(`${reg.name}: PATCH bytes ${c.start}-${c.end - 1} answered Range: ${r.headers.range}, expected 0-${c.end - 1}`);
     }
     loc = r.headers.location;
   }
-  const r = await request(reg, 'PUT', withDigest(loc, digest), { headers: { 'content-length': '0' } });
+  const r = await curlRequest(reg, 'PUT', withDigest(loc, digest), { headers: { 'Content-Length': '0' } });
+  curlSecs += r.secs;
+  processes++;
   expectStatus(reg, r, 201, 'chunked upload final PUT');
   const secs = (performance.now() - t0) / 1000;
   checkDigestHeader(reg, r, digest, 'chunked upload final PUT');
-  return secs;
+  return { secs, curlSecs, processes };
 }
 
-/** GET a blob, count (and optionally hash) the bytes, follow same-registry redirects. */
-async function downloadBlob(reg, repo, digest, size, hash) {
-  const t0 = performance.now();
+/** GET a blob with Node's client, feeding the bytes to `hash` (the untimed verification pass). */
+async function downloadBlobNode(reg, repo, digest, size, hash) {
   let target = `/v2/${repo}/blobs/${digest}`;
   let r;
   for (let hops = 0; ; hops++) {
@@ -604,7 +787,30 @@ async function downloadBlob(reg, repo, digest, size, hash) {
     const again = await request(reg, 'GET', target);
     expectStatus(reg, again, 200, 'blob download');
   }
-  const secs = (performance.now() - t0) / 1000;
+  if (r.bytes !== size) throw new BenchError(`${reg.name}: blob download: got ${r.bytes} bytes, expected ${size}`);
+  checkDigestHeader(reg, r, digest, 'blob download');
+}
+
+/**
+ * GET a blob with `curl -o /dev/null`, following same-registry redirects (neither registry sends
+ * one with filesystem storage). Returns curl's time_total, summed over the hops.
+ */
+async function downloadBlob(reg, repo, digest, size) {
+  let target = `/v2/${repo}/blobs/${digest}`;
+  let r;
+  let secs = 0;
+  for (let hops = 0; ; hops++) {
+    r = await curlRequest(reg, 'GET', target, { discard: true });
+    secs += r.secs;
+    if (![301, 302, 303, 307, 308].includes(r.status) || !r.headers.location || hops >= 3) break;
+    target = r.headers.location;
+  }
+  if (r.status !== 200) {
+    // fetch once more keeping the body, for the error report
+    const again = await request(reg, 'GET', target);
+    expectStatus(reg, again, 200, 'blob download');
+    throw new BenchError(`${reg.name}: blob download: curl got status ${r.status}, a second GET got 200`);
+  }
   if (r.bytes !== size) throw new BenchError(`${reg.name}: blob download: got ${r.bytes} bytes, expected ${size}`);
   checkDigestHeader(reg, r, digest, 'blob download');
   return secs;
@@ -621,10 +827,7 @@ async function pushSmallImage(reg, repo) {
     rootfs: { type: 'layers', diff_ids: [layerDigest] },
   }));
   const configDigest = sha256Of([config]);
-  for (const blob of [config, layer]) {
-    const digest = sha256Of([blob]);
-    await uploadMonolithic(reg, repo, { size: blob.length, digest, body: () => blob });
-  }
+  for (const blob of [config, layer]) await uploadSmallBlob(reg, repo, blob, sha256Of([blob]));
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
@@ -710,8 +913,8 @@ function readProcStatus(pid) {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-/** Samples VmRSS of reg.pid every 50 ms while a large monolithic upload runs. */
-async function rssDuringUpload(reg, repo, blob) {
+/** Samples VmRSS of reg.pid every 50 ms while curl sends `file` in one monolithic PUT. */
+async function rssDuringUpload(reg, repo, file, size, digest) {
   let hwmReset = false;
   try {
     fs.writeFileSync(`/proc/${reg.pid}/clear_refs`, '5'); // reset VmHWM to the current RSS
@@ -733,7 +936,7 @@ async function rssDuringUpload(reg, repo, blob) {
   }, 50);
   let secs;
   try {
-    secs = await uploadMonolithic(reg, repo, blob);
+    ({ secs } = await uploadMonolithic(reg, repo, file, size, digest));
   } finally {
     clearInterval(timer);
   }
@@ -767,8 +970,12 @@ async function main() {
   }
   const wv = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
   log(`wrk: ${((wv.stdout || '') + (wv.stderr || '')).split('\n')[0].trim()}`);
+  const cv = spawnSync('curl', ['--version'], { encoding: 'utf8' });
+  log(`curl (blob transfers): ${(cv.stdout || '').split('\n')[0].trim()}`);
 
   tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-'));
+  curlDir = path.join(tmpRoot, 'curl');
+  fs.mkdirSync(curlDir);
   const regs = [];
   const results = {};
   const record = (measure, reg, value) => {
@@ -792,44 +999,44 @@ async function main() {
 
     const size = P.blob;
     const sizeMiB = size / MiB;
-    progress(`generating ${fmtSize(size)} of random data`);
-    const buf = crypto.randomBytes(size);
+    progress(`writing ${fmtSize(size)} of random data to a file and ${fmtSize(CHUNK)} chunk files`);
+    const blob = makeBlobFiles(path.join(tmpRoot, 'client'), size);
     log('done');
     // A fresh blob for each run: new random bytes at the start, so no registry already has it.
-    const freshDigest = () => {
-      crypto.randomFillSync(buf, 0, 32);
-      return sha256Of([buf]);
-    };
+    // Untimed, like the POST that opens each upload session.
 
     // 1. monolithic upload
     for (let run = 0; run < P.runs; run++) {
-      const digest = freshDigest();
+      const digest = await blob.refresh();
       for (const reg of orderFor(regs, run)) {
         progress(`upload monolithic ${fmtSize(size)}: ${reg.name} run ${run + 1}/${P.runs}`);
-        const secs = await uploadMonolithic(reg, REPO_BLOB, { size, digest, body: () => buf });
-        record('mono', reg, sizeMiB / secs);
-        log(`${(sizeMiB / secs).toFixed(1)} MiB/s (${secs.toFixed(2)} s)`);
+        const m = await uploadMonolithic(reg, REPO_BLOB, blob.file, size, digest);
+        record('mono', reg, sizeMiB / m.secs);
+        log(`${(sizeMiB / m.secs).toFixed(1)} MiB/s (curl ${m.secs.toFixed(3)} s, process ${m.wallSecs.toFixed(3)} s)`);
       }
     }
 
     // 2. chunked upload
     let lastDigest;
     for (let run = 0; run < P.runs; run++) {
-      const digest = freshDigest();
+      const digest = await blob.refresh();
       lastDigest = digest;
       for (const reg of orderFor(regs, run)) {
         progress(`upload chunked ${fmtSize(size)} in ${fmtSize(CHUNK)} PATCHes: ${reg.name} run ${run + 1}/${P.runs}`);
-        const secs = await uploadChunked(reg, REPO_BLOB, buf, digest);
-        record('chunked', reg, sizeMiB / secs);
-        log(`${(sizeMiB / secs).toFixed(1)} MiB/s (${secs.toFixed(2)} s)`);
+        const m = await uploadChunked(reg, REPO_BLOB, blob, digest);
+        record('chunked', reg, sizeMiB / m.secs);
+        record('chunkedCurl', reg, sizeMiB / m.curlSecs);
+        record('chunkedOverheadMs', reg, ((m.secs - m.curlSecs) * 1000) / m.processes);
+        log(`${(sizeMiB / m.secs).toFixed(1)} MiB/s (${m.secs.toFixed(3)} s for ${m.processes} curl processes, ` +
+          `of which curl's time_total ${m.curlSecs.toFixed(3)} s: ${(((m.secs - m.curlSecs) * 1000) / m.processes).toFixed(1)} ms per process outside it)`);
       }
     }
 
-    // 3. download of the last chunked blob; one untimed pass first that checks the digest
+    // 3. download of the last chunked blob; one untimed pass first (Node's client) that checks the digest
     for (const reg of regs) {
       progress(`download ${fmtSize(size)}: ${reg.name} verification pass (sha256, untimed)`);
       const h = crypto.createHash('sha256');
-      await downloadBlob(reg, REPO_BLOB, lastDigest, size, h);
+      await downloadBlobNode(reg, REPO_BLOB, lastDigest, size, h);
       const got = `sha256:${h.digest('hex')}`;
       if (got !== lastDigest) throw new BenchError(`${reg.name}: downloaded blob hashes to ${got}, expected ${lastDigest}`);
       log('content ok');
@@ -839,9 +1046,10 @@ async function main() {
         progress(`download ${fmtSize(size)}: ${reg.name} run ${run + 1}/${P.runs}`);
         const secs = await downloadBlob(reg, REPO_BLOB, lastDigest, size);
         record('download', reg, sizeMiB / secs);
-        log(`${(sizeMiB / secs).toFixed(1)} MiB/s (${secs.toFixed(2)} s)`);
+        log(`${(sizeMiB / secs).toFixed(1)} MiB/s (curl ${secs.toFixed(3)} s)`);
       }
     }
+    fs.rmSync(path.join(tmpRoot, 'client'), { recursive: true, force: true });
 
     // 4. manifest GET / HEAD rps
     const luaPath = path.join(tmpRoot, 'head.lua');
@@ -868,21 +1076,21 @@ async function main() {
       }
     }
 
-    // 5. peak RSS while a large blob streams in (made on the fly from a repeated 1 MiB buffer)
-    const unit = crypto.randomBytes(MiB);
-    const prefix = crypto.randomBytes(32);
-    progress(`hashing the ${fmtSize(P.rssBytes)} RSS-test stream`);
-    const rssDigest = sha256Of(repeatedStream(unit, prefix, P.rssBytes));
+    // 5. peak RSS while a large blob streams in: a file of one random 1 MiB block repeated, with a
+    // random prefix of its own, written (untimed) and deleted afterwards
+    const rssFile = path.join(tmpRoot, 'rss-blob');
+    progress(`writing the ${fmtSize(P.rssBytes)} RSS-test file`);
+    const rssDigest = writeFileHashed(rssFile, repeatedStream(crypto.randomBytes(MiB), crypto.randomBytes(32), P.rssBytes));
     log('done');
-    const rssBlob = { size: P.rssBytes, digest: rssDigest, body: () => repeatedStream(unit, prefix, P.rssBytes) };
     for (const reg of regs) {
       progress(`peak RSS during ${fmtSize(P.rssBytes)} upload: ${reg.name} (pid ${reg.pid})`);
-      const m = await rssDuringUpload(reg, REPO_RSS, rssBlob);
+      const m = await rssDuringUpload(reg, REPO_RSS, rssFile, P.rssBytes, rssDigest);
       record('rss', reg, m.peak / MiB);
       const hwm = Number.isNaN(m.hwm) ? '' : `, kernel VmHWM ${(m.hwm / MiB).toFixed(1)} MiB`;
       log(`peak ${(m.peak / MiB).toFixed(1)} MiB (before ${(m.before / MiB).toFixed(1)}, after ${(m.after / MiB).toFixed(1)}, ` +
         `${m.samples} samples${hwm}; upload ${(P.rssBytes / MiB / m.secs).toFixed(1)} MiB/s)`);
     }
+    fs.rmSync(rssFile, { force: true });
 
     for (const reg of regs) {
       if (reg.proc.exitCode !== null || reg.proc.signalCode !== null) throw new BenchError(`${reg.name} exited during the run; output:\n${reg.tail.text}`);
@@ -909,6 +1117,8 @@ function printReport(results) {
   const rows = [
     { key: 'mono', label: 'blob upload monolithic MiB/s', fmt: (v) => v.toFixed(1), target: TARGETS.upload },
     { key: 'chunked', label: 'blob upload chunked MiB/s', fmt: (v) => v.toFixed(1), target: TARGETS.upload },
+    { key: 'chunkedCurl', label: '  (chunked, curl time_total only)', fmt: (v) => v.toFixed(1), info: true },
+    { key: 'chunkedOverheadMs', label: '  (chunked, ms/process outside it)', fmt: (v) => v.toFixed(1), info: true, noRatio: true },
     { key: 'download', label: 'blob download MiB/s', fmt: (v) => v.toFixed(1), target: TARGETS.download },
     { key: 'mget', label: 'manifest GET req/s (c=32)', fmt: (v) => v.toFixed(0), target: TARGETS.rps },
     { key: 'mhead', label: 'manifest HEAD req/s (c=32)', fmt: (v) => v.toFixed(0), target: TARGETS.rps },
@@ -922,7 +1132,7 @@ function printReport(results) {
   };
   const pad = (s, n) => String(s).padEnd(n);
   log('');
-  log(`results (${P.runs > 1 ? `median of ${P.runs} runs` : '1 run'}; ${fmtSize(P.blob)} blobs)`);
+  log(`results (${P.runs > 1 ? `median of ${P.runs} runs` : '1 run'}; ${fmtSize(P.blob)} blobs; blob transfers by curl)`);
   log(`${pad('measure', 36)}${pad('berth', 15)}${pad('distribution', 15)}ratio (berth/dist)`);
   const targetLines = [];
   for (const row of rows) {
@@ -930,7 +1140,7 @@ function printReport(results) {
     const d = value(row.key, 'distribution');
     const ratio = b / d;
     const show = (v) => (Number.isNaN(v) ? '-' : row.fmt(v));
-    const ratioText = Number.isFinite(ratio) ? `${ratio.toFixed(2)}x ${row.rss ? '(lower is better)' : '(higher is better)'}` : '-';
+    const ratioText = Number.isFinite(ratio) && !row.noRatio ? `${ratio.toFixed(2)}x ${row.rss ? '(lower is better)' : '(higher is better)'}` : '-';
     log(`${pad(row.label, 36)}${pad(show(b), 15)}${pad(show(d), 15)}${ratioText}`);
     if (row.info) continue;
     if (row.rss) {
@@ -955,7 +1165,7 @@ function printReport(results) {
 // The ECR API part (bench/ecr.js) comes last, against a berth of its own; it has no distribution side.
 async function all() {
   if (!args.ecrOnly) await main();
-  if (wantBerth) await runEcrBench({ verbose: args.verbose });
+  if (wantBerth && !args.noEcr) await runEcrBench({ verbose: args.verbose });
 }
 
 all().then(
