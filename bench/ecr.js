@@ -123,6 +123,7 @@ async function startBerth(tmp, verbose) {
     BERTH_ROOT_SECRET_ACCESS_KEY: secret,
     BERTH_CREATE_ON_PUSH: 'false', // as ECR: the repository is created with CreateRepository
     BERTH_LOG_LEVEL: 'warn',
+    BERTH_LIMITS_RATE_LIMITING: 'false', // ECR's quotas (PutImage 10/s) would throttle the 10,000 pushes
   });
   const proc = spawn(process.execPath, [entry, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -10,6 +10,8 @@
 //   node bench/run.js --wrk-head            measure HEAD with wrk too (needs a wrk that handles HEAD)
 //   node bench/run.js --ecr-only            only the ECR API part (bench/ecr.js), which every run ends with
 //   node bench/run.js --no-ecr              everything except the ECR API part
+//   node bench/run.js --gc-only             only the garbage-collection benchmark (bench/gc.js)
+//   node bench/run.js --policy-only         only the policy-evaluation part (bench/policy.js), which every run ends with
 //
 // The large blob transfers (monolithic and chunked upload, download, the RSS-test upload) are made
 // by curl, from and to files, because Node's http client tops out below what either registry can
@@ -35,6 +37,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { runLoad } from './load.js';
 import { EcrBenchError, runEcrBench } from './ecr.js';
+import { GcBenchError, runGcBench } from './gc.js';
+import { PolicyBenchError, runPolicyBench } from './policy.js';
 
 const MiB = 1024 * 1024;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -62,6 +66,8 @@ function usage() {
     '  --wrk-head     also measure manifest HEAD with wrk (wrk 4.1.0 cannot: wg/wrk#198)',
     '  --ecr-only     only the ECR API measurements of bench/ecr.js (berth only), which every run ends with',
     '  --no-ecr       skip the ECR API measurements',
+    '  --gc-only      only the garbage-collection benchmark of bench/gc.js (berth only)',
+    '  --policy-only  only the policy-evaluation measurements of bench/policy.js (berth only), which every run ends with',
   ].join('\n');
 }
 
@@ -74,6 +80,8 @@ function parseArgs(argv) {
     else if (a === '--wrk-head') opts.wrkHead = true;
     else if (a === '--ecr-only') opts.ecrOnly = true;
     else if (a === '--no-ecr') opts.noEcr = true;
+    else if (a === '--gc-only') opts.gcOnly = true;
+    else if (a === '--policy-only') opts.policyOnly = true;
     else if (a === '--only') opts.only = argv[++i];
     else if (a.startsWith('--only=')) opts.only = a.slice('--only='.length);
     else if (a === '--help' || a === '-h') {
@@ -94,6 +102,10 @@ function parseArgs(argv) {
   }
   if (opts.ecrOnly && opts.only === 'distribution') {
     console.error(`--ecr-only measures berth only; it cannot go with --only distribution\n${usage()}`);
+    process.exit(2);
+  }
+  if (opts.policyOnly && (opts.only === 'distribution' || opts.ecrOnly)) {
+    console.error(`--policy-only measures berth's policy evaluation only; it cannot go with --only distribution or --ecr-only\n${usage()}`);
     process.exit(2);
   }
   return opts;
@@ -423,6 +435,8 @@ async function startBerth() {
     BERTH_ROOT_SECRET_ACCESS_KEY: secret,
     BERTH_CREATE_ON_PUSH: 'true',
     BERTH_LOG_LEVEL: 'warn',
+    // ECR's request-rate quotas (BatchGetImage 2,000/s, PutImage 10/s) would throttle the load tests.
+    BERTH_LIMITS_RATE_LIMITING: 'false',
   });
   // Spawn node itself (no shell), so proc.pid is the process whose memory we sample.
   const proc = spawn(process.execPath, [entry, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -1164,14 +1178,18 @@ function printReport(results) {
 
 // The ECR API part (bench/ecr.js) comes last, against a berth of its own; it has no distribution side.
 async function all() {
+  if (args.gcOnly) return void (await runGcBench({ verbose: args.verbose }));
+  if (args.policyOnly) return void (await runPolicyBench({ verbose: args.verbose, quick: args.quick }));
   if (!args.ecrOnly) await main();
   if (wantBerth && !args.noEcr) await runEcrBench({ verbose: args.verbose });
+  // Policy evaluation cost (bench/policy.js), also against a berth of its own.
+  if (wantBerth && !args.ecrOnly) await runPolicyBench({ verbose: args.verbose, quick: args.quick });
 }
 
 all().then(
   () => process.exit(0),
   (err) => {
-    console.error(`\nbenchmark failed: ${err instanceof BenchError || err instanceof EcrBenchError ? err.message : err.stack || err}`);
+    console.error(`\nbenchmark failed: ${err instanceof BenchError || err instanceof EcrBenchError || err instanceof GcBenchError || err instanceof PolicyBenchError ? err.message : err.stack || err}`);
     process.exit(1);
   },
 );

@@ -2,13 +2,15 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
-import { BerthError, parseAccountId } from './core/index.js';
-import { Authenticator, SecretBox, bootstrapRootCredentials, type BootstrapResult } from './iam/index.js';
+import { BerthError, isBerthError, parseAccountId, parseRepositoryName } from './core/index.js';
+import { Authenticator, Authorizer, SecretBox, bootstrapRootCredentials, type BootstrapResult } from './iam/index.js';
 import { awsRouter } from './aws-router.js';
 import { ecrDoor } from './ecr/index.js';
-import { queryDoor } from './iam-api/index.js';
+import { GarbageCollector, GcSchedule } from './gc/index.js';
+import { identityPoliciesOf, queryDoor, requestPrincipalOf } from './iam-api/index.js';
+import { RateLimiter } from './limits/index.js';
 import { ociPlugin, sendOciError } from './oci/index.js';
-import { Registry, RegistrySettings } from './registry/index.js';
+import { Registry, RegistrySettings, RepositoryPolicies } from './registry/index.js';
 import { FsBlobStore } from './storage/blobs/index.js';
 import { openSqliteMetadata, type MetadataStore } from './storage/metadata/index.js';
 
@@ -16,6 +18,8 @@ export interface App {
   readonly server: FastifyInstance;
   readonly registry: Registry;
   readonly meta: MetadataStore;
+  /** Garbage collection of unreferenced blobs; the server also runs it every `gc.interval`. */
+  readonly gc: GarbageCollector;
   /** What the first start created: the root key, and its secret when berth generated it. */
   readonly bootstrap: BootstrapResult | undefined;
   close(): Promise<void>;
@@ -45,11 +49,18 @@ export async function buildApp(config: Config): Promise<App> {
   const registry = new Registry(meta, blobs, {
     createOnPush: config.createOnPush,
     maxManifestBytes: config.limits.maxManifestBytes,
+    maxRepositoriesPerRegistry: config.limits.repositoriesPerRegistry,
+    maxImagesPerRepository: config.limits.imagesPerRepository,
+    maxTagsPerImage: config.limits.tagsPerImage,
+    maxLayerPartsPerUpload: config.limits.layerPartsPerUpload,
     // Signs the blob URLs of ECR GetDownloadUrlForLayer; derived, so the master key itself signs nothing.
     downloadUrlKey: box.deriveKey('berth blob-download-url v1'),
   });
   const settings = new RegistrySettings(meta);
+  const policies = new RepositoryPolicies(meta);
   const auth = new Authenticator(meta, box, config.region);
+  // ECR's request-rate quotas per account, in memory; both doors count against the same buckets.
+  const rateLimits = config.limits.rateLimiting ? new RateLimiter(new Map(Object.entries(config.limits.rates))) : undefined;
 
   const server = Fastify({
     logger: {
@@ -70,19 +81,57 @@ export async function buildApp(config: Config): Promise<App> {
     else req.log.debug(line, 'request');
     done();
   });
+  // Requests being handled, so that shutdown can wait for those whose connections it had to cut.
+  let inFlight = 0;
+  server.addHook('onRequest', (_req, _reply, done) => {
+    inFlight++;
+    done();
+  });
+  server.addHook('onResponse', (_req, _reply, done) => {
+    inFlight--;
+    done();
+  });
   server.setNotFoundHandler((_req, reply) => sendOciError(reply, new BerthError('UNSUPPORTED', 'no such endpoint')));
-  await server.register(ociPlugin, { registry, settings, auth, defaultAccount: accountId, maxManifestBytes: config.limits.maxManifestBytes });
+  // One authorizer for both doors: identity policies, repository policies, AWS's evaluation logic.
+  const authorizer = new Authorizer(
+    {
+      identityPolicies: (principal) => identityPoliciesOf(meta, principal),
+      requestPrincipal: (principal) => requestPrincipalOf(meta, principal),
+      repositoryPolicy: async (account, name) => {
+        const repo = await registry.repository(parseAccountId(account), parseRepositoryName(name)).catch((err: unknown) => {
+          if (isBerthError(err, 'REPOSITORY_NOT_FOUND')) return undefined;
+          throw err;
+        });
+        return repo ? policies.resourcePolicyOf(repo) : undefined;
+      },
+      repositoryTags: (account, name) => registry.resourceTags(`arn:aws:ecr:${config.region}:${account}:repository/${name}`),
+    },
+    config.region,
+    server.log,
+  );
+  await server.register(ociPlugin, {
+    registry,
+    settings,
+    auth,
+    authorizer,
+    defaultAccount: accountId,
+    maxManifestBytes: config.limits.maxManifestBytes,
+    ...(rateLimits ? { rateLimits } : {}),
+  });
   // ECR (JSON 1.1) and IAM/STS (Query) share `POST /`, told apart by content type.
   const ecr = ecrDoor({
     registry,
     settings,
+    policies,
     auth,
+    authorizer,
     region: config.region,
     defaultAccount: accountId,
     isTls: Boolean(config.tls),
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    ...(rateLimits ? { rateLimits } : {}),
   });
-  await server.register(awsRouter, { doors: [ecr, queryDoor({ meta, box, auth, region: config.region })] });
+  await server.register(awsRouter, { doors: [ecr, queryDoor({ meta, box, auth, region: config.region, isTls: Boolean(config.tls) })] });
 
   // Upload sessions idle past their TTL go: at start (after a crash) and then every hour.
   const ttlMs = config.uploadTtlSeconds * 1000;
@@ -94,14 +143,37 @@ export async function buildApp(config: Config): Promise<App> {
   await sweep();
   const sweeper = setInterval(sweep, Math.min(ttlMs, 3600_000)).unref();
 
+  const gc = new GarbageCollector(meta, blobs);
+  const gcSchedule = new GcSchedule(gc, { intervalMs: config.gc.intervalSeconds * 1000, graceMs: config.gc.graceSeconds * 1000, logger: server.log });
+  gcSchedule.start();
+
   return {
     server,
     registry,
     meta,
+    gc,
     bootstrap,
+    /**
+     * Graceful shutdown: stop the timers and any collection in progress, stop accepting, let the
+     * requests in flight finish for up to `shutdownTimeoutSeconds`, then cut the connections
+     * still open (an upload cut there keeps the bytes that reached the disk: its session stays
+     * resumable), write what is held in memory (pull times), and close the database.
+     */
     async close() {
       clearInterval(sweeper);
-      await server.close();
+      await gcSchedule.stop();
+      const timeoutMs = config.shutdownTimeoutSeconds * 1000;
+      const cut = setTimeout(() => {
+        server.log.warn({ inFlight, timeoutMs }, 'requests still in flight at the shutdown timeout; closing their connections');
+        server.server.closeAllConnections();
+      }, timeoutMs);
+      try {
+        await server.close();
+      } finally {
+        clearTimeout(cut);
+      }
+      // Handlers whose connection was cut may still be finishing a database write.
+      for (let waited = 0; inFlight > 0 && waited < 2000; waited += 20) await new Promise((r) => setTimeout(r, 20));
       await registry.close();
       await meta.close();
     },
@@ -112,6 +184,8 @@ export async function buildApp(config: Config): Promise<App> {
 export interface DataDir {
   readonly meta: MetadataStore;
   readonly box: SecretBox;
+  /** The blob area, for `berth gc` and `berth fsck`. */
+  readonly blobs: FsBlobStore;
   close(): Promise<void>;
 }
 
@@ -152,7 +226,7 @@ export async function openDataDir(config: Config, opts: { create: boolean }): Pr
     await meta.close();
     throw err;
   }
-  return { meta, box, close: () => meta.close() };
+  return { meta, box, blobs: new FsBlobStore(config.dataDir), close: () => meta.close() };
 }
 
 /** The data folder exists before anything is written: the master key is the first file in it. */

@@ -2,12 +2,16 @@ import { parseArgs } from 'node:util';
 import { buildApp } from '../app.js';
 import { CONFIG_FLAGS, ConfigError, loadConfig } from '../config/index.js';
 import { accountCommand } from './account.js';
+import { fsckCommand } from './fsck.js';
+import { gcCommand } from './gc.js';
 
 const USAGE = `usage: berth <command> [options]
 
 commands:
   serve            run the registry (OCI Distribution API under /v2/)
   account          create accounts and print their root keys ("berth account help")
+  gc               remove unreferenced blobs; --dry-run lists them ("berth gc --help")
+  fsck             check blobs, manifests and tags; --repair fixes what is safe ("berth fsck --help")
   help             show this text
 
 options of serve (each also settable by environment and config file; see docs/configuration.md):
@@ -21,6 +25,8 @@ options of serve (each also settable by environment and config file; see docs/co
   --create-on-push     create a repository on first push; off by default, as in ECR (BERTH_CREATE_ON_PUSH)
   --public-url URL     scheme and host clients use, for repositoryUri and proxyEndpoint (BERTH_PUBLIC_URL)
   --log-level LEVEL    fatal|error|warn|info|debug|trace|silent (BERTH_LOG_LEVEL)
+  --gc-interval DUR    collect unreferenced blobs every DUR (30s, 15m, 24h; 0: never), default 24h (BERTH_GC_INTERVAL)
+  --gc-grace DUR       keep unreferenced blobs uploaded or linked within DUR, default 24h (BERTH_GC_GRACE)
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -30,6 +36,12 @@ export async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'account':
       process.exitCode = await accountCommand(rest);
+      return;
+    case 'gc':
+      process.exitCode = await gcCommand(rest);
+      return;
+    case 'fsck':
+      process.exitCode = await fsckCommand(rest);
       return;
     case undefined:
     case 'help':

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseListen, type Config, type ConfigSources } from './config.js';
+import { ConfigError, loadConfig, parseDuration, parseListen, type Config, type ConfigSources } from './config.js';
 
 let work: string;
 let cwd: string;
@@ -53,6 +53,27 @@ describe('defaults', () => {
     expect(c.logLevel).toBe('info');
     expect(c.limits.maxManifestBytes).toBe(4 * 1024 * 1024);
     expect(c.uploadTtlSeconds).toBe(7 * 24 * 3600);
+    expect(c.gc).toEqual({ intervalSeconds: 24 * 3600, graceSeconds: 24 * 3600 });
+    expect(c.shutdownTimeoutSeconds).toBe(30);
+    // ECR's default service quotas.
+    expect(c.limits).toEqual({
+      maxManifestBytes: 4 * 1024 * 1024,
+      repositoriesPerRegistry: 100_000,
+      imagesPerRepository: 100_000,
+      tagsPerImage: 1000,
+      layerPartsPerUpload: 4200,
+      rateLimiting: true,
+      rates: {
+        BatchCheckLayerAvailability: 1000,
+        BatchGetImage: 2000,
+        CompleteLayerUpload: 100,
+        GetAuthorizationToken: 500,
+        GetDownloadUrlForLayer: 3000,
+        InitiateLayerUpload: 100,
+        PutImage: 10,
+        UploadLayerPart: 500,
+      },
+    });
     expect(c.tls).toBeUndefined();
     expect(c.rootAccessKeyId).toBeUndefined();
     expect(c.rootSecretAccessKey).toBeUndefined();
@@ -91,7 +112,23 @@ describe('environment variables', () => {
         BERTH_CREATE_ON_PUSH: 'false',
         BERTH_LOG_LEVEL: 'debug',
         BERTH_LIMITS_MAX_MANIFEST_BYTES: '65536',
+        BERTH_LIMITS_REPOSITORIES_PER_REGISTRY: '10',
+        BERTH_LIMITS_IMAGES_PER_REPOSITORY: '20',
+        BERTH_LIMITS_TAGS_PER_IMAGE: '30',
+        BERTH_LIMITS_LAYER_PARTS_PER_UPLOAD: '40',
+        BERTH_LIMITS_RATE_LIMITING: 'false',
+        BERTH_LIMITS_RATE_BATCH_CHECK_LAYER_AVAILABILITY: '1',
+        BERTH_LIMITS_RATE_BATCH_GET_IMAGE: '2',
+        BERTH_LIMITS_RATE_COMPLETE_LAYER_UPLOAD: '3',
+        BERTH_LIMITS_RATE_GET_AUTHORIZATION_TOKEN: '4',
+        BERTH_LIMITS_RATE_GET_DOWNLOAD_URL_FOR_LAYER: '5',
+        BERTH_LIMITS_RATE_INITIATE_LAYER_UPLOAD: '6',
+        BERTH_LIMITS_RATE_PUT_IMAGE: '7',
+        BERTH_LIMITS_RATE_UPLOAD_LAYER_PART: '0',
         BERTH_UPLOAD_TTL_SECONDS: '60',
+        BERTH_GC_INTERVAL: '15m',
+        BERTH_GC_GRACE: '90',
+        BERTH_SHUTDOWN_TIMEOUT: '1m30s',
       },
     });
     expect(c).toEqual({
@@ -105,8 +142,27 @@ describe('environment variables', () => {
       masterKey: 'bWFzdGVy',
       createOnPush: false,
       logLevel: 'debug',
-      limits: { maxManifestBytes: 65536 },
+      limits: {
+        maxManifestBytes: 65536,
+        repositoriesPerRegistry: 10,
+        imagesPerRepository: 20,
+        tagsPerImage: 30,
+        layerPartsPerUpload: 40,
+        rateLimiting: false,
+        rates: {
+          BatchCheckLayerAvailability: 1,
+          BatchGetImage: 2,
+          CompleteLayerUpload: 3,
+          GetAuthorizationToken: 4,
+          GetDownloadUrlForLayer: 5,
+          InitiateLayerUpload: 6,
+          PutImage: 7,
+          UploadLayerPart: 0,
+        },
+      },
       uploadTtlSeconds: 60,
+      gc: { intervalSeconds: 900, graceSeconds: 90 },
+      shutdownTimeoutSeconds: 90,
     });
   });
 
@@ -208,7 +264,14 @@ describe('YAML config file', () => {
         'logLevel: trace',
         'limits:',
         '  maxManifestBytes: 2048',
+        '  repositoriesPerRegistry: 5',
+        '  rates:',
+        '    PutImage: 3',
         'uploadTtlSeconds: 30',
+        'gc:',
+        '  interval: 0',
+        '  grace: 2h',
+        'shutdownTimeout: 5',
         'rootAccessKeyId: AKIAFILEKEY000000001',
         'rootSecretAccessKey: filesecretfilesecret',
       ].join('\n'),
@@ -221,7 +284,12 @@ describe('YAML config file', () => {
     expect(c.createOnPush).toBe(false);
     expect(c.logLevel).toBe('trace');
     expect(c.limits.maxManifestBytes).toBe(2048);
+    expect(c.limits.repositoriesPerRegistry).toBe(5);
+    expect(c.limits.rates.PutImage).toBe(3);
+    expect(c.limits.rates.BatchGetImage).toBe(2000);
     expect(c.uploadTtlSeconds).toBe(30);
+    expect(c.gc).toEqual({ intervalSeconds: 0, graceSeconds: 7200 });
+    expect(c.shutdownTimeoutSeconds).toBe(5);
     expect(c.rootAccessKeyId).toBe('AKIAFILEKEY000000001');
     expect(c.rootSecretAccessKey).toBe('filesecretfilesecret');
   });
@@ -307,6 +375,38 @@ describe('validation names the variable at fault', () => {
     const file = writeYaml('r.yaml', 'region: mars\n');
     const message = configError(() => load({ flags: { config: file } })).message;
     expect(message).toContain('r.yaml');
+  });
+});
+
+describe('durations (BERTH_GC_INTERVAL, BERTH_GC_GRACE, BERTH_SHUTDOWN_TIMEOUT)', () => {
+  it.each([
+    ['30s', 30],
+    ['15m', 900],
+    ['24h', 86_400],
+    ['7d', 604_800],
+    ['1h30m', 5400],
+    ['3600', 3600],
+    ['0', 0],
+    [' 2m ', 120],
+  ])('reads %j as %i seconds', (text, seconds) => {
+    expect(parseDuration(text)).toBe(seconds);
+  });
+
+  it.each(['', '1.5h', '-5', '10 m', '5w', 'h', '1h 30m', 'forever'])('refuses %j', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+
+  it('names the variable of a bad duration', () => {
+    expect(configError(() => load({ env: { BERTH_GC_GRACE: 'a day' } })).message).toMatch(/^BERTH_GC_GRACE: expected a duration/);
+  });
+
+  it('takes --gc-interval and --gc-grace flags over the environment', () => {
+    const c = load({ env: { BERTH_GC_INTERVAL: '1h', BERTH_GC_GRACE: '1h' }, flags: { 'gc-interval': '0', 'gc-grace': '30s' } });
+    expect(c.gc).toEqual({ intervalSeconds: 0, graceSeconds: 30 });
+  });
+
+  it('refuses a quota of 0, which would refuse everything', () => {
+    expect(configError(() => load({ env: { BERTH_LIMITS_REPOSITORIES_PER_REGISTRY: '0' } })).message).toMatch(/BERTH_LIMITS_REPOSITORIES_PER_REGISTRY: must be at least 1/);
   });
 });
 

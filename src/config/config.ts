@@ -27,18 +27,65 @@ export interface Config {
    */
   readonly publicUrl?: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  readonly limits: { readonly maxManifestBytes: number };
+  /** ECR's service quotas, with ECR's defaults (docs/configuration.md, "Limits"). */
+  readonly limits: Limits;
   /** Seconds an idle upload session is kept before it may be cleaned up. */
   readonly uploadTtlSeconds: number;
+  /** Garbage collection of unreferenced blobs (docs/operations.md, "Garbage collection"). */
+  readonly gc: {
+    /** Seconds between two collections by the server; 0: the server never collects (`berth gc` still does). */
+    readonly intervalSeconds: number;
+    /** Seconds an unreferenced blob is kept after it was last uploaded or linked. */
+    readonly graceSeconds: number;
+  };
+  /** Seconds that requests in flight get to finish after SIGTERM before their connections are cut. */
+  readonly shutdownTimeoutSeconds: number;
 }
 
-type Kind = 'string' | 'boolean' | 'integer' | 'listen' | 'logLevel';
+/** Requests per second of one account, by ECR operation, as ECR's per-Region rate quotas (0: no limit). */
+export interface RateLimits {
+  readonly BatchCheckLayerAvailability: number;
+  readonly BatchGetImage: number;
+  readonly CompleteLayerUpload: number;
+  readonly GetAuthorizationToken: number;
+  readonly GetDownloadUrlForLayer: number;
+  readonly InitiateLayerUpload: number;
+  readonly PutImage: number;
+  readonly UploadLayerPart: number;
+}
+
+export interface Limits {
+  readonly maxManifestBytes: number;
+  /** Repositories per account ("registry" in ECR's quota table). */
+  readonly repositoriesPerRegistry: number;
+  readonly imagesPerRepository: number;
+  readonly tagsPerImage: number;
+  /** Parts of one upload through ECR's UploadLayerPart. */
+  readonly layerPartsPerUpload: number;
+  /** false turns every rate limit off, whatever `rates` says. */
+  readonly rateLimiting: boolean;
+  readonly rates: RateLimits;
+}
+
+type Kind = 'string' | 'boolean' | 'integer' | 'duration' | 'listen' | 'logLevel';
 interface Field {
   path: string;
   kind: Kind;
   env: string;
   flag?: string;
 }
+
+/** ECR's per-Region rate quotas, requests per second (ECR service quotas; shared/spec/ecr-api.md section 4). */
+const ECR_RATES: RateLimits = {
+  BatchCheckLayerAvailability: 1000,
+  BatchGetImage: 2000,
+  CompleteLayerUpload: 100,
+  GetAuthorizationToken: 500,
+  GetDownloadUrlForLayer: 3000,
+  InitiateLayerUpload: 100,
+  PutImage: 10,
+  UploadLayerPart: 500,
+};
 
 /** Every setting, its type and the names that set it. The env and flag names are fixed: tools rely on them. */
 const FIELDS: readonly Field[] = [
@@ -55,7 +102,18 @@ const FIELDS: readonly Field[] = [
   { path: 'publicUrl', kind: 'string', env: 'BERTH_PUBLIC_URL', flag: 'public-url' },
   { path: 'logLevel', kind: 'logLevel', env: 'BERTH_LOG_LEVEL', flag: 'log-level' },
   { path: 'limits.maxManifestBytes', kind: 'integer', env: 'BERTH_LIMITS_MAX_MANIFEST_BYTES' },
+  { path: 'limits.repositoriesPerRegistry', kind: 'integer', env: 'BERTH_LIMITS_REPOSITORIES_PER_REGISTRY' },
+  { path: 'limits.imagesPerRepository', kind: 'integer', env: 'BERTH_LIMITS_IMAGES_PER_REPOSITORY' },
+  { path: 'limits.tagsPerImage', kind: 'integer', env: 'BERTH_LIMITS_TAGS_PER_IMAGE' },
+  { path: 'limits.layerPartsPerUpload', kind: 'integer', env: 'BERTH_LIMITS_LAYER_PARTS_PER_UPLOAD' },
+  { path: 'limits.rateLimiting', kind: 'boolean', env: 'BERTH_LIMITS_RATE_LIMITING' },
+  ...(Object.keys(ECR_RATES) as (keyof RateLimits)[]).map(
+    (op): Field => ({ path: `limits.rates.${op}`, kind: 'integer', env: `BERTH_LIMITS_RATE_${op.replace(/(?<=[a-z])(?=[A-Z])/g, '_').toUpperCase()}` }),
+  ),
   { path: 'uploadTtlSeconds', kind: 'integer', env: 'BERTH_UPLOAD_TTL_SECONDS' },
+  { path: 'gc.interval', kind: 'duration', env: 'BERTH_GC_INTERVAL', flag: 'gc-interval' },
+  { path: 'gc.grace', kind: 'duration', env: 'BERTH_GC_GRACE', flag: 'gc-grace' },
+  { path: 'shutdownTimeout', kind: 'duration', env: 'BERTH_SHUTDOWN_TIMEOUT' },
 ];
 
 export const CONFIG_FLAGS: readonly string[] = FIELDS.flatMap((f) => (f.flag ? [f.flag] : []));
@@ -67,8 +125,18 @@ const DEFAULTS = {
   accountId: '000000000000',
   createOnPush: false,
   logLevel: 'info',
-  limits: { maxManifestBytes: 4 * 1024 * 1024 },
+  limits: {
+    maxManifestBytes: 4 * 1024 * 1024,
+    repositoriesPerRegistry: 100_000,
+    imagesPerRepository: 100_000,
+    tagsPerImage: 1000,
+    layerPartsPerUpload: 4200,
+    rateLimiting: true,
+    rates: ECR_RATES,
+  },
   uploadTtlSeconds: 7 * 24 * 3600,
+  gc: { interval: 24 * 3600, grace: 24 * 3600 },
+  shutdownTimeout: 30,
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -152,8 +220,12 @@ function validate(raw: Record<string, unknown>, origin: Record<string, string>, 
   if (secret && (secret.length < 16 || secret.includes(':'))) {
     throw new ConfigError('BERTH_ROOT_SECRET_ACCESS_KEY: a secret is at least 16 characters and has no ":"');
   }
-  const limits = raw['limits'] as { maxManifestBytes: number };
+  const limits = raw['limits'] as Limits;
   if (limits.maxManifestBytes < 1024) throw new ConfigError(`${named('limits.maxManifestBytes')}: must be at least 1024`);
+  for (const key of ['repositoriesPerRegistry', 'imagesPerRepository', 'tagsPerImage', 'layerPartsPerUpload'] as const) {
+    if (limits[key] < 1) throw new ConfigError(`${named(`limits.${key}`)}: must be at least 1`);
+  }
+  const gc = raw['gc'] as { interval: number; grace: number };
   const listen = typeof raw['listen'] === 'string' ? parseListen(raw['listen'], named('listen')) : (raw['listen'] as Config['listen']);
   const config: Config = {
     listen,
@@ -166,8 +238,18 @@ function validate(raw: Record<string, unknown>, origin: Record<string, string>, 
     createOnPush: raw['createOnPush'] as boolean,
     ...(raw['publicUrl'] ? { publicUrl: checkPublicUrl(raw['publicUrl'] as string, named('publicUrl')) } : {}),
     logLevel: raw['logLevel'] as Config['logLevel'],
-    limits: { maxManifestBytes: limits.maxManifestBytes },
+    limits: {
+      maxManifestBytes: limits.maxManifestBytes,
+      repositoriesPerRegistry: limits.repositoriesPerRegistry,
+      imagesPerRepository: limits.imagesPerRepository,
+      tagsPerImage: limits.tagsPerImage,
+      layerPartsPerUpload: limits.layerPartsPerUpload,
+      rateLimiting: limits.rateLimiting,
+      rates: { ...limits.rates },
+    },
     uploadTtlSeconds: raw['uploadTtlSeconds'] as number,
+    gc: { intervalSeconds: gc.interval, graceSeconds: gc.grace },
+    shutdownTimeoutSeconds: raw['shutdownTimeout'] as number,
   };
   return deepFreeze(config);
 }
@@ -193,12 +275,32 @@ function coerce(field: Field, value: unknown, where: string): unknown {
       if (!Number.isSafeInteger(n) || n < 0 || (typeof value === 'string' && !/^\d+$/.test(value.trim()))) throw new ConfigError(`${where}: expected a whole number, got "${String(value)}"`);
       return n;
     }
+    case 'duration': {
+      const seconds = typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : parseDuration(String(value));
+      if (seconds === undefined) throw new ConfigError(`${where}: expected a duration such as 30s, 15m, 24h, 7d or a number of seconds, got "${String(value)}"`);
+      return seconds;
+    }
     case 'logLevel':
       if (!LOG_LEVELS.includes(String(value))) throw new ConfigError(`${where}: expected one of ${LOG_LEVELS.join(', ')}`);
       return String(value);
     case 'listen':
       return parseListen(String(value), where);
   }
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/**
+ * Whole seconds of a duration written `30s`, `15m`, `24h`, `7d`, a combination such as `1h30m`,
+ * or a plain number of seconds; undefined when it is none of these.
+ */
+export function parseDuration(value: string): number | undefined {
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  if (!/^(\d+[smhd])+$/.test(text)) return undefined;
+  let seconds = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+)([smhd])/g)) seconds += Number(n) * DURATION_UNITS[unit!]!;
+  return Number.isSafeInteger(seconds) ? seconds : undefined;
 }
 
 /** `host:port`, `[v6]:port` or `:port` (all interfaces). */

@@ -1,1 +1,1 @@
-export { loadConfig, parseListen, ConfigError, CONFIG_FLAGS, type Config, type ConfigSources } from './config.js';
+export { loadConfig, parseListen, parseDuration, ConfigError, CONFIG_FLAGS, type Config, type ConfigSources, type Limits, type RateLimits } from './config.js';

@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'TOKEN_EXPIRED'
   | 'ACCESS_DENIED'
   | 'LIMIT_EXCEEDED'
+  | 'THROTTLED'
   | 'UNSUPPORTED'
   | 'INTERNAL';
 

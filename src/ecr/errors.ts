@@ -42,6 +42,7 @@ const ECR_TYPES = {
   TOKEN_EXPIRED: 'ExpiredTokenException',
   ACCESS_DENIED: 'AccessDeniedException',
   LIMIT_EXCEEDED: 'LimitExceededException',
+  THROTTLED: 'ThrottlingException',
   UNSUPPORTED: 'ValidationException',
   INTERNAL: 'ServerException',
 } as const satisfies Record<ErrorCode, string>;

@@ -1,6 +1,7 @@
 import type { AccountId } from '../core/index.js';
 import type { Authenticator, Principal, ResourceRef } from '../iam/index.js';
-import type { Registry, RegistrySettings } from '../registry/index.js';
+import type { Decision, PolicyDocument } from '../iam/policy/index.js';
+import type { Registry, RegistrySettings, RepositoryPolicies } from '../registry/index.js';
 import type { Input } from './validate.js';
 
 /** What every operation can use: the caller, the deployment, and the services. */
@@ -10,7 +11,16 @@ export interface EcrContext {
   readonly registry: Registry;
   /** Registry-level settings: account settings and pull-time update exclusions. */
   readonly settings: RegistrySettings;
+  /** Repository and registry policies (SetRepositoryPolicy, PutRegistryPolicy, ...), cached for the authorizer. */
+  readonly policies: RepositoryPolicies;
+  /** The caller's address (`aws:SourceIp`) and whether the request came over TLS (`aws:SecureTransport`). */
+  readonly sourceIp: string;
+  readonly isSecureTransport: boolean;
   readonly auth: Authenticator;
+  /** Authorize another action for this caller (an operation that needs two, as CreateRepository with tags). */
+  authorize(action: string, resource: ResourceRef, requestTags?: readonly { key: string; value: string }[]): Promise<void>;
+  /** The decision for `action` if `resourcePolicy` were the repository's policy (SetRepositoryPolicy's lock-out check). */
+  decide(action: string, resource: ResourceRef, resourcePolicy: PolicyDocument): Promise<Decision>;
   /** Scheme and host that clients reach the registry at, e.g. `https://registry.example.com`. */
   readonly publicUrl: string;
   readonly defaultAccount: AccountId;

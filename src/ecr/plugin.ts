@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountId } from '../core/index.js';
-import type { Authenticator } from '../iam/index.js';
-import type { Registry, RegistrySettings } from '../registry/index.js';
+import type { Authenticator, Authorizer } from '../iam/index.js';
+import type { RateLimiter } from '../limits/index.js';
+import type { Registry, RegistrySettings, RepositoryPolicies } from '../registry/index.js';
 import { AwsJsonError, sendEcrError } from './errors.js';
 import type { EcrContext } from './operation.js';
 import { ECR_OPERATIONS } from './operations/index.js';
@@ -10,12 +11,17 @@ import { Input } from './validate.js';
 export interface EcrDeps {
   registry: Registry;
   settings: RegistrySettings;
+  policies: RepositoryPolicies;
   auth: Authenticator;
+  /** Decides every operation with the policies (docs/access-control.md lists each operation's action). */
+  authorizer: Authorizer;
   region: string;
   defaultAccount: AccountId;
   /** Fixed public URL of the registry, or undefined to derive it from each request's Host. */
   publicUrl?: string;
   isTls: boolean;
+  /** ECR's request-rate quotas, counted per caller account; absent when rate limiting is off. */
+  rateLimits?: RateLimiter;
 }
 
 const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
@@ -56,7 +62,8 @@ async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply
       method: req.method,
       path: q < 0 ? url : url.slice(0, q),
       query: q < 0 ? '' : url.slice(q + 1),
-      headers: req.raw.headersDistinct,
+      // headersDistinct keeps repeated headers apart, as SigV4 joins them; injected requests lack it.
+      headers: req.raw.headersDistinct ?? req.headers,
       body,
     },
     ['ecr'],
@@ -64,6 +71,9 @@ async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply
     // replayed as another operation within the signature's 15 minutes.
     { requireSignedHeaders: ['x-amz-target'] },
   );
+
+  // After authentication (the quota is the caller's account's), before any work.
+  deps.rateLimits?.admit(principal.accountId, name);
 
   let json: unknown;
   try {
@@ -80,17 +90,36 @@ async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply
     region: deps.region,
     registry: deps.registry,
     settings: deps.settings,
+    policies: deps.policies,
+    sourceIp: req.ip,
+    isSecureTransport: deps.isTls,
     auth: deps.auth,
     publicUrl: deps.publicUrl ?? `${deps.isTls ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`,
     defaultAccount: deps.defaultAccount,
     now: Date.now,
-    signal: AbortSignal.timeout(300_000),
+    // Aborted when the client goes away (a timer per request would cost more than most operations).
+    signal: disconnectSignal(reply),
+    authorize: (action, resource, requestTags) =>
+      deps.authorizer.authorize(principal, action, resource, {
+        sourceIp: req.ip,
+        secureTransport: deps.isTls,
+        ...(requestTags ? { requestTags } : {}),
+      }),
+    decide: (action, resource, resourcePolicy) =>
+      deps.authorizer.decide(principal, action, resource, { sourceIp: req.ip, secureTransport: deps.isTls }, { resourcePolicy }).then((d) => d.decision),
   };
   const prepared = op.prepare(new Input(json as Record<string, unknown>), ctx);
-  deps.auth.authorize(principal, op.action, prepared.resource);
+  await ctx.authorize(op.action, prepared.resource, (prepared as { requestTags?: readonly { key: string; value: string }[] }).requestTags);
   const output = await op.run(prepared, ctx);
   return reply
     .code(200)
     .header('content-type', 'application/x-amz-json-1.1')
     .send(JSON.stringify(output ?? {}));
+}
+
+/** A signal aborted when the response's connection closes (after the answer, that is harmless). */
+function disconnectSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => controller.abort());
+  return controller.signal;
 }

@@ -61,6 +61,7 @@ const QUERY_ERRORS = {
   TOKEN_EXPIRED: sender('ExpiredToken', 403),
   ACCESS_DENIED: sender('AccessDenied', 403),
   LIMIT_EXCEEDED: sender('LimitExceeded', 409),
+  THROTTLED: sender('Throttling', 400),
   UNSUPPORTED: sender('ValidationError', 400),
   INTERNAL: sender('ServiceFailure', 500),
 } as const satisfies Record<ErrorCode, WireError>;

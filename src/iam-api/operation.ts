@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify';
 import type { Authenticator, Principal, SecretBox } from '../iam/index.js';
 import type { MetadataStore, UserRow } from '../storage/metadata/index.js';
 import { QueryError, noSuchEntity } from './errors.js';
@@ -12,6 +13,11 @@ export interface QueryContext {
   readonly box: SecretBox;
   readonly auth: Authenticator;
   readonly now: () => number;
+  /** The caller's address (`aws:SourceIp`) and whether the request came over TLS (`aws:SecureTransport`). */
+  readonly sourceIp: string;
+  readonly isSecureTransport: boolean;
+  /** The request's logger, for decisions an operation makes itself (AssumeRole's trust evaluation). */
+  readonly log: FastifyBaseLogger;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Authenticator, SecretBox } from '../iam/index.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { API_VERSIONS, NAMESPACES, QueryError, sendQueryError, type QueryApi } from './errors.js';
 import { authorizeIdentityCall } from './identities.js';
+import { invalidateIdentityPolicies } from './identity-policies.js';
 import type { QueryContext, QueryOperation } from './operation.js';
 import { IAM_OPERATIONS, STS_OPERATIONS } from './operations/index.js';
 import { QueryParams } from './params.js';
@@ -14,6 +15,8 @@ export interface QueryDeps {
   auth: Authenticator;
   /** The deployment's region: STS requests must be signed for it. */
   region: string;
+  /** Whether berth serves TLS (`aws:SecureTransport` in policy conditions). */
+  isTls: boolean;
 }
 
 /** Query requests are a few form fields; nothing legitimate comes close. */
@@ -64,13 +67,26 @@ async function handleQuery(deps: QueryDeps, req: FastifyRequest, reply: FastifyR
   const op = Object.hasOwn(APIS[api].operations, action) ? APIS[api].operations[action] : undefined;
   if (!op) throw new QueryError('InvalidAction', `Could not find operation ${action.slice(0, 100)} for version ${version}`);
 
-  const ctx: QueryContext = { principal, meta: deps.meta, box: deps.box, auth: deps.auth, now: Date.now };
+  const ctx: QueryContext = {
+    principal,
+    meta: deps.meta,
+    box: deps.box,
+    auth: deps.auth,
+    now: Date.now,
+    sourceIp: req.ip,
+    isSecureTransport: deps.isTls,
+    log: req.log,
+  };
   const params = new QueryParams(form);
   const prepared = op.prepare(params, ctx);
   params.throwIfInvalid();
   if (prepared.target) authorizeIdentityCall(principal, op.action, prepared.target);
   const result = await op.run(prepared, ctx);
-  if (op.mutates) req.log.info({ op: op.action, principal: principal.arn, target: prepared.target }, 'identity changed');
+  if (op.mutates) {
+    // Policies the authorizer remembers may have changed: they apply from the next request.
+    invalidateIdentityPolicies();
+    req.log.info({ op: op.action, principal: principal.arn, target: prepared.target }, 'identity changed');
+  }
 
   const xml = xmlDocument(`${action}Response`, NAMESPACES[api], {
     ...(result ? { [`${action}Result`]: result } : {}),

@@ -19,6 +19,8 @@ export interface TokenClaims {
   accessKeyId: string;
   kind: 'root' | 'user' | 'assumed-role';
   userName?: string;
+  /** An assumed-role session's role (name, ARN with path, AROA id) and session name. */
+  role?: { name: string; arn: string; id: string; session: string };
   region: string;
   /** ms since the epoch */
   issuedAt: number;
@@ -54,6 +56,7 @@ interface WireClaims {
   k: string; // accessKeyId
   t: TokenClaims['kind'];
   u?: string; // userName
+  o?: [string, string, string, string]; // role: name, arn, id, session
   r: string; // region
   i: number; // issuedAt
   e: number; // expiresAt
@@ -85,6 +88,7 @@ export class AuthTokenSigner {
       k: claims.accessKeyId,
       t: claims.kind,
       ...(claims.userName !== undefined ? { u: claims.userName } : {}),
+      ...(claims.role ? { o: [claims.role.name, claims.role.arn, claims.role.id, claims.role.session] as [string, string, string, string] } : {}),
       r: claims.region,
       i: now,
       e: now + ttlMs,
@@ -144,12 +148,15 @@ function decodeClaims(payload: string): TokenClaims | undefined {
   if (!text(w.a) || !text(w.p) || !text(w.k) || !text(w.r) || !time(w.i) || !time(w.e) || w.e <= w.i) return undefined;
   if (!KINDS.includes(w.t as TokenClaims['kind'])) return undefined;
   if (w.u !== undefined && typeof w.u !== 'string') return undefined;
+  if (w.o !== undefined && !(Array.isArray(w.o) && w.o.length === 4 && w.o.every(text))) return undefined;
+  const role = w.o as [string, string, string, string] | undefined;
   return {
     accountId: w.a,
     arn: w.p,
     accessKeyId: w.k,
     kind: w.t as TokenClaims['kind'],
     ...(w.u !== undefined ? { userName: w.u } : {}),
+    ...(role ? { role: { name: role[0], arn: role[1], id: role[2], session: role[3] } } : {}),
     region: w.r,
     issuedAt: w.i,
     expiresAt: w.e,

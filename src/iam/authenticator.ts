@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BerthError, constantTimeEqual } from '../core/index.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
-import type { Principal, ResourceRef } from './principal.js';
+import type { Principal } from './principal.js';
 import type { SecretBox } from './secret-box.js';
 import type { AccessKeyRow } from '../storage/metadata/index.js';
 import { AuthTokenSigner, TokenError } from './auth-token.js';
@@ -95,6 +95,10 @@ export class Authenticator {
         accessKeyId: principal.accessKeyId,
         kind: principal.kind,
         ...(principal.userName !== undefined ? { userName: principal.userName } : {}),
+        // A role session keeps its role through the registry door, so its role's policies apply there.
+        ...(principal.kind === 'assumed-role' && principal.roleName && principal.roleArn && principal.roleId && principal.sessionName
+          ? { role: { name: principal.roleName, arn: principal.roleArn, id: principal.roleId, session: principal.sessionName } }
+          : {}),
         region: this.region,
       },
       now,
@@ -145,6 +149,9 @@ export class Authenticator {
         arn: claims.arn,
         accessKeyId: claims.accessKeyId,
         ...(claims.userName !== undefined ? { userName: claims.userName } : {}),
+        ...(claims.role
+          ? { roleName: claims.role.name, roleArn: claims.role.arn, roleId: claims.role.id, sessionName: claims.role.session, viaSession: true }
+          : {}),
       };
     } catch (err) {
       if (err instanceof TokenError) {
@@ -160,18 +167,7 @@ export class Authenticator {
     this.cache.set(cacheKey, { principal, expires: now + CACHE_TTL_MS });
   }
 
-  /**
-   * May `principal` perform the ECR `action` on `resource`? Throws ACCESS_DENIED with the reason.
-   * TODO(#4): evaluate identity, repository and registry policies here.
-   */
-  authorize(principal: Principal, action: string, resource: ResourceRef): void {
-    if (principal.accountId !== resource.accountId) {
-      const target = resource.repositoryName
-        ? `arn:aws:ecr:${this.region}:${resource.accountId}:repository/${resource.repositoryName}`
-        : `registry ${resource.accountId}`;
-      throw new BerthError('ACCESS_DENIED', `${principal.arn} is not authorized to perform ${action} on ${target}`, { action });
-    }
-  }
+
 }
 
 

@@ -54,30 +54,45 @@ export async function sendBlob(reply: FastifyReply, digest: string, read: BlobRe
   await sendBody(reply, read.writeTo);
 }
 
+const BLOB_HEADERS = ['content-type', 'content-length', 'content-range', 'docker-content-digest', 'accept-ranges', 'etag', 'cache-control'];
+
 /**
  * Write a blob straight to the socket with the store's reusable buffers (BlobStore.writeTo): each
- * chunk's write callback releases its buffer. The reply is hijacked, so nothing else writes to it;
- * a failure after the headers can only end the connection, which the client sees as a short body.
+ * chunk's write callback releases its buffer. The reply is hijacked with the first chunk, so
+ * nothing else writes to it; a failure before it (the file is gone: garbage collection removed
+ * the blob since its row was read, or fsck moved a damaged file aside) is still answered by the
+ * door's error handler, and a failure after the headers can only end the connection, which the
+ * client sees as a short body.
  */
 async function sendBody(reply: FastifyReply, writeTo: BlobReader['writeTo']): Promise<void> {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
   const aborted = new AbortController();
   const onClose = () => aborted.abort();
-  res.on('close', onClose);
+  let res: FastifyReply['raw'] | undefined;
+  const start = () => {
+    reply.hijack();
+    res = reply.raw;
+    res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
+    res.on('close', onClose);
+    return res;
+  };
   try {
-    await writeTo(
-      (chunk) => new Promise<void>((resolve, reject) => res.write(chunk, (err) => (err ? reject(err) : resolve()))),
-      aborted.signal,
-    );
-    res.end();
+    await writeTo((chunk) => {
+      const out = res ?? start();
+      return new Promise<void>((resolve, reject) => out.write(chunk, (err) => (err ? reject(err) : resolve())));
+    }, aborted.signal);
   } catch (err) {
+    if (!res) {
+      // Nothing was sent: the error response must not carry the blob's headers.
+      for (const name of BLOB_HEADERS) reply.removeHeader(name);
+      throw err;
+    }
     if (!aborted.signal.aborted) reply.log.error({ err }, 'blob download failed');
     res.destroy();
+    return;
   } finally {
-    res.off('close', onClose);
+    res?.off('close', onClose);
   }
+  (res ?? start()).end();
 }
 
 /** `Range: bytes=a-b`, `bytes=a-` or `bytes=-n`; one range only. Anything else is ignored (RFC 9110 14.2). */

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError, type AccountId } from '../core/index.js';
-import type { Authenticator, Principal } from '../iam/index.js';
+import type { Authenticator, Authorizer, Principal, ResourceRef } from '../iam/index.js';
+import type { RateLimiter } from '../limits/index.js';
 import type { Registry, RegistrySettings, Repository } from '../registry/index.js';
 import type { RepoTarget } from './route.js';
 
@@ -9,8 +10,14 @@ export interface OciDeps {
   /** Account settings the door acts on (BLOB_MOUNTING). */
   settings: RegistrySettings;
   auth: Authenticator;
+  /** Decides every request with the policies (docs/access-control.md lists each route's action). */
+  authorizer: Authorizer;
+  /** Whether clients reach this listener over TLS (the `aws:SecureTransport` condition key). */
+  isTls?: boolean;
   defaultAccount: AccountId;
   maxManifestBytes: number;
+  /** ECR's request-rate quotas, counted per caller account; absent when rate limiting is off. */
+  rateLimits?: RateLimiter;
 }
 
 /** What every OCI handler receives: the request, the reply, the caller, and the services. */
@@ -27,8 +34,16 @@ export interface OciCall {
  * without access learns nothing about whether the repository exists.
  */
 export async function openRepository(call: OciCall, target: RepoTarget, action: string, opts: { forPush?: boolean } = {}): Promise<Repository> {
-  call.deps.auth.authorize(call.principal, action, { accountId: target.accountId, repositoryName: target.name });
+  await authorize(call, action, { accountId: target.accountId, repositoryName: target.name });
   return call.deps.registry.repository(target.accountId, target.name, opts);
+}
+
+/** Authorize `action` for the caller, with what the request tells the policy conditions. */
+export function authorize(call: OciCall, action: string, resource: ResourceRef): Promise<void> {
+  return call.deps.authorizer.authorize(call.principal, action, resource, {
+    sourceIp: call.req.ip,
+    secureTransport: call.deps.isTls ?? false,
+  });
 }
 
 /** A query parameter that must be a whole number, as `n` in the listing APIs. */

@@ -44,7 +44,9 @@ const OCI_ERRORS = {
   UNAUTHENTICATED: [401, 'UNAUTHORIZED'],
   TOKEN_EXPIRED: [401, 'UNAUTHORIZED'],
   ACCESS_DENIED: [403, 'DENIED'],
-  LIMIT_EXCEEDED: [429, 'TOOMANYREQUESTS'],
+  // A quota (repositories, images, tags): retrying will not help, so not 429.
+  LIMIT_EXCEEDED: [403, 'DENIED'],
+  THROTTLED: [429, 'TOOMANYREQUESTS'],
   UNSUPPORTED: [405, 'UNSUPPORTED'],
   INTERNAL: [500, 'UNKNOWN'],
 } as const satisfies Record<ErrorCode, readonly [number, string]>;
@@ -58,6 +60,9 @@ export function sendOciError(reply: FastifyReply, err: unknown): FastifyReply {
     if (err.code === 'UNAUTHENTICATED' || err.code === 'TOKEN_EXPIRED') reply.header('WWW-Authenticate', BASIC_CHALLENGE);
     if (err.code === 'RANGE_INVALID' && typeof err.detail?.['size'] === 'number') {
       reply.header('Content-Range', `bytes */${err.detail['size']}`);
+    }
+    if (err.code === 'THROTTLED' && typeof err.detail?.['retryAfterSeconds'] === 'number') {
+      reply.header('Retry-After', String(err.detail['retryAfterSeconds']));
     }
     if (err.code === 'UPLOAD_OFFSET_MISMATCH' && typeof err.detail?.['size'] === 'number') {
       reply.header('Range', uploadRange(err.detail['size']));

@@ -1,5 +1,5 @@
 import { parseDigest } from '../core/index.js';
-import { openRepository, pageSize, type OciCall } from './context.js';
+import { authorize, openRepository, pageSize, type OciCall } from './context.js';
 import { unsupported } from './blobs.js';
 import type { RepoTarget } from './route.js';
 
@@ -27,7 +27,7 @@ export async function handleCatalog(call: OciCall): Promise<void> {
   const { req, reply, deps, query, principal } = call;
   if (req.method !== 'GET' && req.method !== 'HEAD') throw unsupported(req.method);
   const accountId = principal.accountId;
-  deps.auth.authorize(principal, 'ecr:DescribeRepositories', { accountId });
+  await authorize(call, 'ecr:DescribeRepositories', { accountId });
   const prefix = accountId === deps.defaultAccount ? '' : `${accountId}/`;
   const n = pageSize(query, MAX_PAGE);
   const last = query.get('last') ?? undefined;

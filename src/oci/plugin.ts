@@ -13,6 +13,32 @@ import { handleUpload, handleUploadStart } from './uploads.js';
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /**
+ * The ECR operation whose rate quota an OCI request counts against: a `docker push` or `pull`
+ * uses ECR's quotas as the JSON calls do (ECR service quotas name the Docker actions beside them).
+ */
+function rateLimitedOperation(kind: string, method: string): string | undefined {
+  switch (`${kind} ${method}`) {
+    case 'uploads POST':
+      return 'InitiateLayerUpload';
+    case 'upload PATCH':
+      return 'UploadLayerPart';
+    case 'upload PUT':
+      return 'CompleteLayerUpload';
+    case 'blob HEAD':
+      return 'BatchCheckLayerAvailability';
+    case 'blob GET':
+      return 'GetDownloadUrlForLayer';
+    case 'manifest GET':
+    case 'manifest HEAD':
+      return 'BatchGetImage';
+    case 'manifest PUT':
+      return 'PutImage';
+    default:
+      return undefined;
+  }
+}
+
+/**
  * The OCI Distribution API (distribution-spec v1.1) under `/v2/`. One wildcard route: repository
  * names contain slashes, so the path is split by `parseOciPath` rather than by the router.
  * Bodies are never parsed by Fastify here: blobs stream straight to storage and manifests are read
@@ -33,6 +59,10 @@ export async function ociPlugin(app: FastifyInstance, deps: OciDeps): Promise<vo
     const principal = await deps.auth.authenticate(req.headers.authorization);
     const route = parseOciPath(path, req.headers.host, deps.defaultAccount);
     if (!route) throw new BerthError('UNSUPPORTED', `no OCI endpoint at ${path.slice(0, 200)}`);
+    if (deps.rateLimits) {
+      const operation = rateLimitedOperation(route.kind, req.method);
+      if (operation) deps.rateLimits.admit(principal.accountId, operation);
+    }
     const call: OciCall = { req, reply, principal, deps, query };
     switch (route.kind) {
       case 'base':

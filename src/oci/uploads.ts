@@ -1,5 +1,5 @@
 import { BerthError, parseDigest, parseRepositoryName, isAccountId, type AccountId } from '../core/index.js';
-import { openRepository, type OciCall } from './context.js';
+import { authorize, openRepository, type OciCall } from './context.js';
 import { unsupported } from './blobs.js';
 import { uploadRange } from './errors.js';
 import type { RepoTarget } from './route.js';
@@ -50,7 +50,7 @@ async function tryMount(call: OciCall, target: RepoTarget, repo: Awaited<ReturnT
     // ECR mounts only within one registry, and only between repositories with identical encryption.
     if (source.accountId !== repo.accountId) return undefined;
     const sourceRepo = await openRepository(call, { ...source, pathName: from }, 'ecr:BatchGetImage');
-    call.deps.auth.authorize(call.principal, 'ecr:GetDownloadUrlForLayer', { accountId: source.accountId, repositoryName: source.name });
+    await authorize(call, 'ecr:GetDownloadUrlForLayer', { accountId: source.accountId, repositoryName: source.name });
     if (sourceRepo.row.encryptionType !== repo.row.encryptionType || sourceRepo.row.kmsKey !== repo.row.kmsKey) return undefined;
     return await call.deps.registry.mountBlob(repo, sourceRepo, digest);
   } catch (err) {

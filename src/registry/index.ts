@@ -20,3 +20,11 @@ export {
   type AccountSettingName,
   type PullTimeExclusion,
 } from './settings.js';
+export {
+  RepositoryPolicies,
+  parseRepositoryPolicy,
+  parseRegistryPolicy,
+  MAX_POLICY_LENGTH,
+  ECR_ACTIONS,
+  type RepositoryPoliciesOptions,
+} from './policies.js';

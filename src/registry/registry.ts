@@ -32,6 +32,10 @@ export interface RegistryOptions {
   maxTagsPerImage?: number;
   /** ECR's images-per-repository quota (adjustable in ECR). Default 100,000. */
   maxImagesPerRepository?: number;
+  /** ECR's repositories-per-registry quota: repositories of one account. Default 100,000. */
+  maxRepositoriesPerRegistry?: number;
+  /** ECR's parts-per-upload quota of UploadLayerPart. Default 4,200. */
+  maxLayerPartsPerUpload?: number;
   now?: () => number;
 }
 
@@ -88,6 +92,7 @@ export class Registry {
   private readonly now: () => number;
   /** Repository rows by `account/name`; repositories change rarely and are read on every request. */
   private readonly repositoryCache = new Map<string, RepositoryRow>();
+  private readonly tagCache = new Map<string, { tags: { key: string; value: string }[]; expires: number }>();
   private readonly pulls: PullRecorder;
   private readonly downloads: DownloadUrlSigner;
 
@@ -100,6 +105,11 @@ export class Registry {
     this.images = new ImageInventory(meta);
     this.pulls = new PullRecorder(meta, { flushIntervalMs: options.pullFlushIntervalMs ?? 5000 });
     this.downloads = new DownloadUrlSigner(options.downloadUrlKey);
+  }
+
+  /** ECR's parts-per-upload quota (UploadLayerPart), as configured. */
+  get maxLayerPartsPerUpload(): number {
+    return this.options.maxLayerPartsPerUpload ?? 4200;
   }
 
   /** Write what is still held in memory (recorded pull times). Call once, before closing the metadata store. */
@@ -117,8 +127,13 @@ export class Registry {
     const key = `${accountId}/${name}`;
     let row = this.repositoryCache.get(key) ?? (await this.meta.repositories.get(accountId, name));
     if (!row && opts.forPush && this.options.createOnPush) {
-      await this.meta.accounts.ensure(accountId, this.now());
-      row = (await this.meta.repositories.create(accountId, name, this.now())).repository;
+      row = await this.meta.transaction(async (tx) => {
+        await tx.accounts.ensure(accountId, this.now());
+        const existing = await tx.repositories.get(accountId, name);
+        if (existing) return existing;
+        await this.checkRepositoryQuota(tx, accountId);
+        return (await tx.repositories.create(accountId, name, this.now())).repository;
+      });
     }
     if (!row) {
       throw new BerthError('REPOSITORY_NOT_FOUND', `The repository with name '${name}' does not exist in the registry with id '${accountId}'`, { name });
@@ -146,13 +161,27 @@ export class Registry {
   ): Promise<Repository> {
     const row = await this.meta.transaction(async (tx) => {
       await tx.accounts.ensure(accountId, this.now());
+      if (!(await tx.repositories.get(accountId, name))) await this.checkRepositoryQuota(tx, accountId);
       const { repository, created } = await tx.repositories.create(accountId, name, this.now(), settings);
       if (!created) throw new BerthError('REPOSITORY_EXISTS', `The repository with name '${name}' already exists in the registry with id '${accountId}'`);
       await tx.resourceTags.put(tags.arn, tags.tags);
+      this.tagCache.delete(tags.arn);
       return repository;
     });
     this.repositoryCache.set(`${accountId}/${name}`, row);
     return { accountId, name, row };
+  }
+
+  /** ECR's repositories-per-registry quota, checked in the transaction that creates one. */
+  private async checkRepositoryQuota(tx: MetadataStore, accountId: AccountId): Promise<void> {
+    const max = this.options.maxRepositoriesPerRegistry ?? 100_000;
+    if ((await tx.repositories.count(accountId)) >= max) {
+      throw new BerthError(
+        'LIMIT_EXCEEDED',
+        `The operation did not succeed because it would have exceeded a service limit for your account: registry ${accountId} already has the maximum of ${max} repositories`,
+        { limit: max },
+      );
+    }
   }
 
   /**
@@ -170,6 +199,7 @@ export class Registry {
       }
       await tx.repositories.delete(repo.row.id);
       await tx.resourceTags.removeAll(opts.arn);
+      this.tagCache.delete(opts.arn);
     });
     this.repositoryCache.delete(`${repo.accountId}/${repo.name}`);
     return repo.row;
@@ -190,8 +220,19 @@ export class Registry {
     return this.meta.repositories.list(accountId, page);
   }
 
+  /**
+   * A resource's tags. The authorizer reads them on every request for `ecr:ResourceTag/*`
+   * conditions, so they are cached for a few seconds; changes through this process drop the entry
+   * at once. TODO(#9): other nodes see a change once the entry expires.
+   */
   async resourceTags(arn: string): Promise<{ key: string; value: string }[]> {
-    return this.meta.resourceTags.list(arn);
+    const now = this.now();
+    const hit = this.tagCache.get(arn);
+    if (hit && hit.expires > now) return hit.tags;
+    const tags = await this.meta.resourceTags.list(arn);
+    if (this.tagCache.size >= 10_000) this.tagCache.clear();
+    this.tagCache.set(arn, { tags, expires: now + TAG_CACHE_TTL_MS });
+    return tags;
   }
 
   /** Merge tags into a resource's; the total may not pass `limit` (TOO_MANY_TAGS). */
@@ -202,10 +243,12 @@ export class Registry {
       if (existing.size > limit) throw new BerthError('TOO_MANY_TAGS', `A resource can have at most ${limit} tags; this request would leave ${existing.size}`);
       await tx.resourceTags.put(arn, tags);
     });
+    this.tagCache.delete(arn);
   }
 
   async untagResource(arn: string, keys: readonly string[]): Promise<void> {
     await this.meta.resourceTags.remove(arn, keys);
+    this.tagCache.delete(arn);
   }
 
   async listRepositories(accountId: AccountId, page: { after?: string; limit: number }): Promise<string[]> {
@@ -280,10 +323,15 @@ export class Registry {
    * source does not hold it (the caller then falls back to an ordinary upload).
    */
   async mountBlob(target: Repository, source: Repository, digest: Digest): Promise<{ size: number } | undefined> {
-    const size = await this.meta.blobs.linkedSize(source.row.id, digest);
-    if (size === undefined || !(await this.blobs.stat(digest))) return undefined;
-    await this.meta.blobs.link(target.row.id, digest, this.now());
-    return { size };
+    // One transaction: garbage collection re-checks links under the same lock, so it either sees
+    // the new link (and keeps the blob) or has already removed the row (and the mount finds nothing).
+    return this.meta.transaction(async (tx) => {
+      await tx.gc.lockBlobs();
+      const size = await tx.blobs.linkedSize(source.row.id, digest);
+      if (size === undefined || !(await this.blobs.stat(digest))) return undefined;
+      await tx.blobs.link(target.row.id, digest, this.now());
+      return { size };
+    });
   }
 
   // ---- upload sessions ---------------------------------------------------------------------
@@ -320,16 +368,24 @@ export class Registry {
     return { size };
   }
 
-  /** Verify and publish an upload session's bytes as `digest`, and link the blob to the repository. */
+  /**
+   * Verify and publish an upload session's bytes as `digest`, and link the blob to the repository.
+   * The blob is recorded under the lock garbage collection deletes under, after making sure its
+   * file is (still, or again) in place: a collection that removed the file between publishing and
+   * recording cannot leave a row without its file (docs/architecture.md, "Garbage collection").
+   */
   async completeUpload(repo: Repository, id: string, digest: Digest): Promise<{ size: number }> {
     const uploadId = await this.ownUpload(repo, id);
-    const { size } = await this.blobs.commit(uploadId, digest);
-    await this.meta.transaction(async (tx) => {
-      await tx.blobs.record(digest, size, this.now());
-      await tx.blobs.link(repo.row.id, digest, this.now());
-      await tx.uploads.delete(uploadId);
+    return this.blobs.commit(uploadId, digest, async (published) => {
+      await this.meta.transaction(async (tx) => {
+        await tx.gc.lockBlobs();
+        await published.ensure();
+        const now = this.now();
+        await tx.blobs.record(digest, published.size, now);
+        await tx.blobs.link(repo.row.id, digest, now);
+        await tx.uploads.delete(uploadId);
+      });
     });
-    return { size };
   }
 
   async cancelUpload(repo: Repository, id: string): Promise<void> {
@@ -634,6 +690,8 @@ export function wildcardMatch(pattern: string, value: string): boolean {
   const source = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
   return new RegExp(`^${source}$`).test(value);
 }
+
+const TAG_CACHE_TTL_MS = 5_000;
 
 function blobUnknown(digest: Digest): BerthError {
   return new BerthError('BLOB_NOT_FOUND', `blob ${digest} is not in this repository`, { digest });

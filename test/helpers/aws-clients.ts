@@ -1,4 +1,5 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import type { TestServer } from './test-server.js';
 
 /** The real AWS SDK client, pointed at berth with an endpoint override. */
@@ -29,4 +30,34 @@ export async function awsError(promise: Promise<unknown>): Promise<AwsFailure> {
     throw err;
   }
   throw new Error('expected the call to fail');
+}
+
+/** The real IAM client, as the root of the test server's default account. */
+export function iamClient(server: Pick<TestServer, 'url' | 'accessKeyId' | 'secretAccessKey'>): IAMClient {
+  return new IAMClient({
+    endpoint: server.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    maxAttempts: 1,
+  });
+}
+
+/** AWS's managed ECR policies, which berth serves under their real ARNs. */
+export const ECR_FULL_ACCESS = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryFullAccess';
+export const ECR_READ_ONLY = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
+
+/**
+ * An IAM user of the default account with an access key and the given managed policies attached
+ * (users may do nothing their policies do not allow). Returns the key.
+ */
+export async function userWithPolicies(
+  server: Pick<TestServer, 'url' | 'accessKeyId' | 'secretAccessKey'>,
+  userName: string,
+  policyArns: readonly string[] = [ECR_FULL_ACCESS],
+): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  const iam = iamClient(server);
+  await iam.send(new CreateUserCommand({ UserName: userName }));
+  for (const PolicyArn of policyArns) await iam.send(new AttachUserPolicyCommand({ UserName: userName, PolicyArn }));
+  const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
+  return { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! };
 }

@@ -97,6 +97,8 @@ export async function startBerth(opts: StartBerthOptions = {}): Promise<BerthPro
     BERTH_ROOT_SECRET_ACCESS_KEY: secretAccessKey,
     BERTH_CREATE_ON_PUSH: 'true',
     BERTH_LOG_LEVEL: 'warn',
+    // ECR's request-rate quotas (PutImage 10/s) would throttle tests that push fast.
+    BERTH_LIMITS_RATE_LIMITING: 'false',
     ...opts.env,
   });
 

@@ -31,6 +31,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       BERTH_CREATE_ON_PUSH: 'true',
       BERTH_ROOT_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
       BERTH_ROOT_SECRET_ACCESS_KEY: TEST_SECRET,
+      // ECR's request-rate quotas (PutImage 10/s) would throttle tests that push fast; test/integration/quotas.test.ts turns them on.
+      BERTH_LIMITS_RATE_LIMITING: 'false',
+      // No periodic collection behind a test's back; test/integration/gc.test.ts runs it.
+      BERTH_GC_INTERVAL: '0',
       ...env,
     },
   });

@@ -13,8 +13,7 @@ import {
   type ImageIdentifier,
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SecretBox } from '../../src/iam/index.js';
-import { awsError, ecrClient } from '../helpers/aws-clients.js';
+import { awsError, ECR_READ_ONLY, ecrClient, userWithPolicies } from '../helpers/aws-clients.js';
 import { OciTestClient, sha256 } from '../helpers/oci-client.js';
 import { basicAuth, startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -638,20 +637,8 @@ describe('ListImageReferrers', () => {
 
 describe('lastRecordedPullTime', () => {
   /** A second principal of the account: the IAM user `puller`, with a key of its own. */
-  async function pullerCredentials(): Promise<{ accessKeyId: string; secretAccessKey: string }> {
-    const accessKeyId = 'AKIAPULLER0000000001';
-    const secretAccessKey = randomBytes(30).toString('base64url');
-    const box = SecretBox.load(server.dataDir);
-    await server.app.meta.accessKeys.create({
-      accessKeyId,
-      accountId: '000000000000',
-      userName: 'puller',
-      secretEnc: box.seal(secretAccessKey),
-      status: 'Active',
-      createdAt: Date.now(),
-    });
-    return { accessKeyId, secretAccessKey };
-  }
+  /** A user allowed to pull (AWS's ReadOnly managed policy), so its pulls are its own. */
+  const pullerCredentials = () => userWithPolicies(server, 'puller', [ECR_READ_ONLY]);
 
   const pullTime = async (repo: string, digest: string) => (await describeOne(repo, { imageDigest: digest })).lastRecordedPullTime;
 

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import {
+  AttachUserPolicyCommand,
   CreateAccessKeyCommand,
   CreateUserCommand,
   DeleteAccessKeyCommand,
@@ -21,7 +22,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox, signRequest } from '../../src/iam/index.js';
-import { awsError, ecrClient } from '../helpers/aws-clients.js';
+import { ECR_FULL_ACCESS, awsError, ecrClient } from '../helpers/aws-clients.js';
 import { OciTestClient } from '../helpers/oci-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -256,6 +257,8 @@ describe('access keys', () => {
 describe('a user key at the other doors', () => {
   it('works for ECR calls, fails at once when deactivated, and works again when reactivated', async () => {
     const key = await userWithKey('pusher');
+    // A user may do only what its policies allow.
+    await iam.send(new AttachUserPolicyCommand({ UserName: 'pusher', PolicyArn: ECR_FULL_ACCESS }));
     const ecr = ecrClient(server, key);
     const { repository } = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'pusher/app' }));
     expect(repository?.registryId).toBe(ACCOUNT);
@@ -281,6 +284,7 @@ describe('a user key at the other doors', () => {
 
   it('stops working at once when deleted', async () => {
     const key = await userWithKey('deleted-key');
+    await iam.send(new AttachUserPolicyCommand({ UserName: 'deleted-key', PolicyArn: ECR_FULL_ACCESS }));
     const ecr = ecrClient(server, key);
     await ecr.send(new DescribeRepositoriesCommand({}));
     await iam.send(new DeleteAccessKeyCommand({ UserName: 'deleted-key', AccessKeyId: key.accessKeyId }));
@@ -432,7 +436,7 @@ describe('the wire protocol', () => {
     // The caller's input is quoted escaped.
     expect(xml).toContain("Value 'missing-&lt;user&gt;' at 'userName'");
     expect(xml).toMatch(/<\/Error><RequestId>[^<]+<\/RequestId><\/ErrorResponse>$/);
-    const sts = await signedQuery('Action=AssumeRole&Version=2011-06-15', root, 'sts');
+    const sts = await signedQuery('Action=AssumeRoleWithSAML&Version=2011-06-15', root, 'sts');
     expect(sts.status).toBe(400);
     expect(await sts.text()).toMatch(new RegExp(`^<ErrorResponse xmlns="${STS_NS}"><Error><Type>Sender</Type><Code>InvalidAction</Code>`));
   });
@@ -460,9 +464,9 @@ describe('the wire protocol', () => {
   });
 
   it('refuses unknown actions and versions with InvalidAction, and a missing Action', async () => {
-    const unknown = await signedQuery('Action=CreateRole&Version=2010-05-08&RoleName=r', root);
+    const unknown = await signedQuery('Action=CreateGroup&Version=2010-05-08&GroupName=g', root);
     expect(unknown.status).toBe(400);
-    expect(await unknown.text()).toContain('<Code>InvalidAction</Code><Message>Could not find operation CreateRole for version 2010-05-08</Message>');
+    expect(await unknown.text()).toContain('<Code>InvalidAction</Code><Message>Could not find operation CreateGroup for version 2010-05-08</Message>');
     const version = await signedQuery('Action=ListUsers&Version=2099-01-01', root);
     expect(version.status).toBe(400);
     expect(await version.text()).toContain('<Code>InvalidAction</Code>');

@@ -3,10 +3,10 @@
  * session token at the ECR, IAM and STS doors, and the registry token they can get.
  */
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { IAMClient, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsError, ecrClient } from '../helpers/aws-clients.js';
+import { awsError, ecrClient, userWithPolicies } from '../helpers/aws-clients.js';
 import { OciTestClient } from '../helpers/oci-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -42,9 +42,7 @@ describe('GetSessionToken', () => {
   });
 
   it('acts as the caller at every door: STS, ECR and the registry', async () => {
-    await iam(root).send(new CreateUserCommand({ UserName: 'builder' }));
-    const { AccessKey } = await iam(root).send(new CreateAccessKeyCommand({ UserName: 'builder' }));
-    const user = { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! };
+    const user = await userWithPolicies(server, 'builder');
     const session = await sessionOf(user);
     expect(Math.abs(session.expiration.getTime() - (Date.now() + 12 * 3600_000))).toBeLessThan(5000);
 

@@ -23,6 +23,12 @@ import { listImageReferrers } from './list-image-referrers.js';
 import { listImages } from './list-images.js';
 import { putImage } from './put-image.js';
 import { uploadLayerPart } from './upload-layer-part.js';
+import { setRepositoryPolicy } from './set-repository-policy.js';
+import { getRepositoryPolicy } from './get-repository-policy.js';
+import { deleteRepositoryPolicy } from './delete-repository-policy.js';
+import { putRegistryPolicy } from './put-registry-policy.js';
+import { getRegistryPolicy } from './get-registry-policy.js';
+import { deleteRegistryPolicy } from './delete-registry-policy.js';
 
 /**
  * Every ECR operation berth answers, by its X-Amz-Target name. docs/compatibility.md lists all 62
@@ -55,4 +61,10 @@ export const ECR_OPERATIONS: Record<string, EcrOperation<any>> = {
   CompleteLayerUpload: completeLayerUpload,
   BatchCheckLayerAvailability: batchCheckLayerAvailability,
   GetDownloadUrlForLayer: getDownloadUrlForLayer,
+  SetRepositoryPolicy: setRepositoryPolicy,
+  GetRepositoryPolicy: getRepositoryPolicy,
+  DeleteRepositoryPolicy: deleteRepositoryPolicy,
+  PutRegistryPolicy: putRegistryPolicy,
+  GetRegistryPolicy: getRegistryPolicy,
+  DeleteRegistryPolicy: deleteRegistryPolicy,
 };

@@ -7,7 +7,7 @@ export const LAYER_PART_RULES = {
   minPartBytes: 5 * 1024 * 1024,
   /** The model's limit on `layerPartBlob`, in decoded bytes. */
   maxPartBytes: 20_971_520,
-  /** Parts per upload. */
+  /** Parts per upload (ECR's default quota; `limits.layerPartsPerUpload` sets berth's). */
   maxParts: 4_200,
   /** Layer size: 52,000 MiB. */
   maxLayerBytes: 52_000 * 1024 * 1024,
@@ -36,17 +36,19 @@ export class LayerPartTracker {
   private static readonly MAX_SESSIONS = 10_000;
   private readonly sessions = new Map<string, PartState>();
 
+  private constructor(private readonly maxParts: number) {}
+
   static of(registry: Registry): LayerPartTracker {
     let tracker = LayerPartTracker.byRegistry.get(registry);
-    if (!tracker) LayerPartTracker.byRegistry.set(registry, (tracker = new LayerPartTracker()));
+    if (!tracker) LayerPartTracker.byRegistry.set(registry, (tracker = new LayerPartTracker(registry.maxLayerPartsPerUpload)));
     return tracker;
   }
 
-  /** Check that one more part may come (LIMIT_EXCEEDED past 4,200 parts). */
+  /** Check that one more part may come (LIMIT_EXCEEDED past the parts-per-upload quota, 4,200 by default). */
   admit(uploadId: string): void {
     const state = this.sessions.get(uploadId);
-    if (state && state.parts >= LAYER_PART_RULES.maxParts) {
-      throw new BerthError('LIMIT_EXCEEDED', `an upload may have at most ${LAYER_PART_RULES.maxParts} parts`, { limit: LAYER_PART_RULES.maxParts });
+    if (state && state.parts >= this.maxParts) {
+      throw new BerthError('LIMIT_EXCEEDED', `an upload may have at most ${this.maxParts} parts`, { limit: this.maxParts });
     }
   }
 

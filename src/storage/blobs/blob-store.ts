@@ -9,6 +9,21 @@ export interface ByteRange {
   readonly end: number;
 }
 
+/** What `BlobStore.commit` hands to its `record` callback. */
+export interface PublishedBlob {
+  readonly size: number;
+  /** Publish the blob again from the session's bytes if it is no longer stored; else do nothing. */
+  ensure(): Promise<void>;
+}
+
+/** A file in the blob area, as `BlobInventory.files` finds it. */
+export interface StoredFile {
+  /** The digest the file is stored under; undefined for a file whose name is not a digest's (a leftover). */
+  readonly digest: Digest | undefined;
+  /** Path relative to the blob area, for reports, `fileInfo` and `removeFile`. */
+  readonly name: string;
+}
+
 /**
  * Content-addressed blob bytes plus upload sessions. No HTTP types cross this seam.
  * Implementations: fs (default); s3 arrives with scale-out. Committed blobs are immutable, so
@@ -41,15 +56,48 @@ export interface BlobStore {
    */
   append(id: UploadId, offset: number, chunk: Readable, opts?: { expectedLength?: number; signal?: AbortSignal }): Promise<number>;
   /**
-   * Verify the digest over all appended bytes, then publish the blob atomically and end the
-   * session. Throws DIGEST_MISMATCH (the session stays, so the client may still fix it) or
-   * UPLOAD_NOT_FOUND. Publishing a blob that already exists is a no-op.
+   * Verify the digest over all appended bytes, publish the blob atomically, run `record`, then end
+   * the session. Throws DIGEST_MISMATCH (the session stays, so the client may still fix it) or
+   * UPLOAD_NOT_FOUND. Publishing a blob that already exists replaces it with the verified bytes.
+   *
+   * `record` is where the caller records the blob in the metadata. The session's bytes are kept
+   * (and the session refuses appends) until it resolves, so that `published.ensure()` can put the
+   * blob back if garbage collection removed it after it was published: the caller calls it inside
+   * the transaction that records the blob, under the lock GC's deletions take (see
+   * docs/architecture.md, "Garbage collection"). When `record` throws, the session stays and the
+   * error propagates; the published file, unrecorded, is garbage.
    */
-  commit(id: UploadId, expected: Digest): Promise<{ size: number }>;
+  commit(id: UploadId, expected: Digest, record?: (published: PublishedBlob) => Promise<void>): Promise<{ size: number }>;
   /** Sessions whose bytes are stored, with when they were last written (for the sweeper). */
   listUploads(): Promise<{ id: UploadId; modifiedAt: number }[]>;
   /** Drop a session and its bytes. Unknown ids are ignored. */
   abort(id: UploadId): Promise<void>;
   /** Delete a committed blob. Absent blobs are ignored. */
   delete(digest: Digest): Promise<void>;
+}
+
+/**
+ * What garbage collection and fsck need beyond serving: walking what is stored, re-hashing it, and
+ * moving aside what is damaged. A separate seam from BlobStore, which serves requests.
+ */
+export interface BlobInventory {
+  /**
+   * Every file in the blob area, a batch (one folder) at a time, so memory stays bounded whatever
+   * the number of blobs. Files published during the walk may or may not be seen.
+   */
+  files(opts?: { signal?: AbortSignal }): AsyncIterable<StoredFile[]>;
+  /** The name `files` reports for the blob `digest`. */
+  nameOf(digest: Digest): string;
+  /** Size of a file `files` reported, and when it was last published or changed (ms); undefined once it is gone. */
+  fileInfo(name: string): Promise<{ size: number; changedAt: number } | undefined>;
+  /**
+   * Hash a stored blob with its digest's algorithm; undefined when it is not stored. `changedAt`
+   * is the file's, taken before reading: a later `fileInfo` with another value means the file was
+   * replaced (published again) meanwhile.
+   */
+  hash(digest: Digest, opts?: { signal?: AbortSignal }): Promise<{ digest: Digest; size: number; changedAt: number } | undefined>;
+  /** Move a stored blob out of the blob area (fsck's repair of a damaged file); returns where it went. */
+  quarantine(digest: Digest): Promise<string | undefined>;
+  /** Remove a file that `files` reported without a digest. Absent files are ignored. */
+  removeFile(name: string): Promise<void>;
 }

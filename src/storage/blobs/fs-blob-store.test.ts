@@ -460,3 +460,85 @@ describe('writeTo (the download path)', () => {
     expect(calls).toBeLessThanOrEqual(5);
   });
 });
+
+describe('commit with a record step (what garbage collection relies on)', () => {
+  it('keeps the upload until record resolves, and ensure() publishes again what was deleted meanwhile', async () => {
+    const data = Buffer.from('recorded under the lock');
+    const digest = digestOf(data);
+    const id = await upload(store, data);
+    const result = await store.commit(id, digest, async (published) => {
+      expect(published.size).toBe(data.length);
+      expect(await store.stat(digest)).toEqual({ size: data.length });
+      expect(await readdir(join(root, 'uploads'))).toEqual([id]);
+      // A collection unlinks the file before the row is recorded.
+      await store.delete(digest);
+      expect(await store.stat(digest)).toBeUndefined();
+      // No append may change the bytes ensure() publishes from.
+      await rejectsWith(store.append(id, data.length, body('x')), 'UPLOAD_INVALID');
+      await published.ensure();
+      expect(await store.stat(digest)).toEqual({ size: data.length });
+      await published.ensure();
+    });
+    expect(result).toEqual({ size: data.length });
+    expect((await readAll(await store.open(digest))).equals(data)).toBe(true);
+    expect(await readdir(join(root, 'uploads'))).toEqual([]);
+  });
+
+  it('keeps the session when record throws', async () => {
+    const data = Buffer.from('not recorded');
+    const id = await upload(store, data);
+    await expect(store.commit(id, digestOf(data), async () => Promise.reject(new Error('database down')))).rejects.toThrow('database down');
+    expect(await store.uploadSize(id)).toBe(data.length);
+    expect(await store.commit(id, digestOf(data))).toEqual({ size: data.length });
+  });
+
+  it('replaces a damaged file with the verified bytes when the same blob is published again', async () => {
+    const data = Buffer.from('the right bytes');
+    const digest = digestOf(data);
+    await store.commit(await upload(store, data), digest);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(root, 'blobs', store.nameOf(digest)), 'the wrong bytes');
+    expect((await store.hash(digest))?.digest).not.toBe(digest);
+    await store.commit(await upload(store, data), digest);
+    expect((await store.hash(digest))?.digest).toBe(digest);
+  });
+});
+
+describe('inventory (garbage collection and fsck)', () => {
+  it('lists blob files by folder with their digests, and leftovers without one', async () => {
+    const a = digestOf('a');
+    const b = digestOf('bb', 'sha512');
+    await store.commit(await upload(store, Buffer.from('a')), a);
+    await store.commit(await upload(store, Buffer.from('bb')), b);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(root, 'blobs', `${store.nameOf(a)}.0123abcd.tmp`), 'partial');
+    await writeFile(join(root, 'blobs', 'README'), 'x');
+    const found: { digest: string | undefined; name: string }[] = [];
+    for await (const batch of store.files()) found.push(...batch);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        { digest: a, name: store.nameOf(a) },
+        { digest: b, name: store.nameOf(b) },
+        { digest: undefined, name: `${store.nameOf(a)}.0123abcd.tmp` },
+        { digest: undefined, name: 'README' },
+      ]),
+    );
+    expect(found).toHaveLength(4);
+    expect(await store.fileInfo(store.nameOf(a))).toMatchObject({ size: 1 });
+    await store.removeFile('README');
+    expect(await store.fileInfo('README')).toBeUndefined();
+    await expect(store.removeFile('../metadata.db')).rejects.toThrow(/not in the blob area/);
+  });
+
+  it('hashes a stored blob, and moves one to quarantine', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const digest = digestOf(data);
+    await store.commit(await upload(store, data), digest);
+    expect(await store.hash(digest)).toMatchObject({ digest, size: data.length });
+    expect(await store.hash(digestOf('absent'))).toBeUndefined();
+    const moved = await store.quarantine(digest);
+    expect(moved).toContain(join(root, 'quarantine'));
+    expect(await store.stat(digest)).toBeUndefined();
+    expect(await store.quarantine(digest)).toBeUndefined();
+  });
+});

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Hash } from 'node:crypto';
-import { BerthError, digestAlgorithm, digestHex, newHasher, type Digest } from '../../core/index.js';
-import type { BlobStore, ByteRange, UploadId } from './blob-store.js';
+import { randomBytes, type Hash } from 'node:crypto';
+import { BerthError, digestAlgorithm, digestHex, newHasher, type Digest, type DigestAlgorithm } from '../../core/index.js';
+import type { BlobInventory, BlobStore, ByteRange, PublishedBlob, StoredFile, UploadId } from './blob-store.js';
 
 /** Writes are gathered into batches of this size: fewer syscalls and thread-pool hops per byte. */
 const WRITE_BATCH = 1 << 20;
@@ -17,21 +17,27 @@ interface LiveHash {
   offset: number;
 }
 
+const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha512: 128 };
+
 /**
  * Blobs as files under `<root>/blobs/<alg>/<2 hex>/<hex>`, uploads as files under `<root>/uploads/`.
- * A blob appears only by rename of a fully written, fsynced and verified upload file, so a crash
- * leaves either no blob or the whole blob. Upload bytes are hashed as they arrive; after a restart
- * (when the in-memory hash state is gone) the commit re-reads the upload file to verify it.
+ * A blob appears only by rename of a hard link to a fully written, fsynced and verified upload
+ * file, so a crash leaves either no blob or the whole blob. Upload bytes are hashed as they arrive;
+ * after a restart (when the in-memory hash state is gone) the commit re-reads the upload file to
+ * verify it. The upload file stays until the caller has recorded the blob, so the blob can be
+ * published again if garbage collection removed it in between (see `BlobStore.commit`).
  */
-export class FsBlobStore implements BlobStore {
+export class FsBlobStore implements BlobStore, BlobInventory {
   private readonly blobsDir: string;
   private readonly uploadsDir: string;
+  private readonly quarantineDir: string;
   private readonly hashes = new Map<UploadId, LiveHash>();
   private readonly busy = new Set<UploadId>();
 
   constructor(root: string) {
     this.blobsDir = join(root, 'blobs');
     this.uploadsDir = join(root, 'uploads');
+    this.quarantineDir = join(root, 'quarantine');
   }
 
   async init(): Promise<void> {
@@ -193,7 +199,7 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async commit(id: UploadId, expected: Digest): Promise<{ size: number }> {
+  async commit(id: UploadId, expected: Digest, record?: (published: PublishedBlob) => Promise<void>): Promise<{ size: number }> {
     if (this.busy.has(id)) throw new BerthError('UPLOAD_INVALID', 'another request is writing to this upload session');
     this.busy.add(id);
     try {
@@ -217,9 +223,17 @@ export class FsBlobStore implements BlobStore {
         await handle.close();
       }
       const target = this.blobPath(expected);
-      await mkdir(dirname(target), { recursive: true });
-      await rename(path, target);
-      await syncDir(dirname(target));
+      await publish(path, target);
+      if (record) {
+        // `busy` still holds the session: no append can change the bytes `ensure` publishes from.
+        await record({
+          size,
+          ensure: async () => {
+            if (!(await exists(target))) await publish(path, target);
+          },
+        });
+      }
+      await rm(path, { force: true });
       this.hashes.delete(id);
       return { size };
     } finally {
@@ -244,6 +258,155 @@ export class FsBlobStore implements BlobStore {
 
   async delete(digest: Digest): Promise<void> {
     await rm(this.blobPath(digest), { force: true });
+  }
+
+  // ---- BlobInventory ------------------------------------------------------------------------
+
+  async *files(opts: { signal?: AbortSignal } = {}): AsyncIterable<StoredFile[]> {
+    for (const top of await readdirSorted(this.blobsDir)) {
+      const topPath = join(this.blobsDir, top.name);
+      if (!top.isDirectory()) {
+        yield [{ digest: undefined, name: top.name }];
+        continue;
+      }
+      const algorithm = Object.hasOwn(HEX_LENGTH, top.name) ? (top.name as DigestAlgorithm) : undefined;
+      for (const folder of await readdirSorted(topPath)) {
+        opts.signal?.throwIfAborted();
+        const folderPath = join(topPath, folder.name);
+        if (!folder.isDirectory()) {
+          yield [{ digest: undefined, name: relative(this.blobsDir, folderPath) }];
+          continue;
+        }
+        const batch: StoredFile[] = [];
+        for (const entry of await readdirSorted(folderPath)) {
+          const name = relative(this.blobsDir, join(folderPath, entry.name));
+          const isBlobName =
+            algorithm !== undefined &&
+            entry.isFile() &&
+            entry.name.length === HEX_LENGTH[algorithm] &&
+            /^[0-9a-f]+$/.test(entry.name) &&
+            entry.name.startsWith(folder.name);
+          batch.push({ digest: isBlobName ? (`${algorithm}:${entry.name}` as Digest) : undefined, name });
+        }
+        if (batch.length > 0) yield batch;
+      }
+    }
+  }
+
+  async fileInfo(name: string): Promise<{ size: number; changedAt: number } | undefined> {
+    try {
+      const info = await stat(this.inventoryPath(name));
+      // ctime moves when the file is linked into place (publish), mtime when its bytes were written.
+      return { size: info.size, changedAt: Math.max(info.mtimeMs, info.ctimeMs) };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  nameOf(digest: Digest): string {
+    return relative(this.blobsDir, this.blobPath(digest));
+  }
+
+  async hash(digest: Digest, opts: { signal?: AbortSignal } = {}): Promise<{ digest: Digest; size: number; changedAt: number } | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.blobPath(digest), 'r');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const hash = newHasher(digestAlgorithm(digest));
+    let size = 0;
+    let changedAt: number;
+    try {
+      const info = await handle.stat();
+      changedAt = Math.max(info.mtimeMs, info.ctimeMs);
+      const buffer = Buffer.allocUnsafe(READ_CHUNK);
+      for (;;) {
+        opts.signal?.throwIfAborted();
+        const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK, size);
+        if (bytesRead === 0) break;
+        hash.update(buffer.subarray(0, bytesRead));
+        size += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+    return { digest: `${digestAlgorithm(digest)}:${hash.digest('hex')}` as Digest, size, changedAt };
+  }
+
+  async quarantine(digest: Digest): Promise<string | undefined> {
+    await mkdir(this.quarantineDir, { recursive: true });
+    const target = join(this.quarantineDir, `${digestAlgorithm(digest)}-${digestHex(digest)}-${Date.now()}`);
+    try {
+      await rename(this.blobPath(digest), target);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    return target;
+  }
+
+  async removeFile(name: string): Promise<void> {
+    await rm(this.inventoryPath(name), { force: true });
+  }
+
+  /** A name from `files`, resolved inside the blob area and nowhere else. */
+  private inventoryPath(name: string): string {
+    const path = join(this.blobsDir, name);
+    if (!path.startsWith(this.blobsDir + sep)) throw new BerthError('INVALID_PARAMETER', `${name} is not in the blob area`);
+    return path;
+  }
+}
+
+/**
+ * Put the bytes of `source` at `target` atomically, replacing whatever is there: a hard link under
+ * a temporary name renamed over `target` (a copy where the filesystem has no hard links), then an
+ * fsync of the folder so the entry survives a power cut. `source` stays.
+ */
+async function publish(source: string, target: string): Promise<void> {
+  const folder = dirname(target);
+  await mkdir(folder, { recursive: true });
+  const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await link(source, temporary);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EMLINK') throw err;
+    await copyFile(source, temporary);
+    const handle = await open(temporary, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+  try {
+    await rename(temporary, target);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw err;
+  }
+  await syncDir(folder);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+async function readdirSorted(dir: string) {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
   }
 }
 

@@ -1,2 +1,2 @@
-export type { BlobStore, ByteRange, UploadId } from './blob-store.js';
+export type { BlobInventory, BlobStore, ByteRange, PublishedBlob, StoredFile, UploadId } from './blob-store.js';
 export { FsBlobStore } from './fs-blob-store.js';

@@ -13,6 +13,8 @@ export {
   DEFAULT_REPOSITORY_SETTINGS,
 } from './metadata-store.js';
 export { openSqliteMetadata } from './sqlite.js';
+export { isCollectable, type BlobGcState, type BrokenBlobReference, type ReferenceKey } from './gc-store.js';
 export type { UserRow } from './user-store.js';
+export type { PolicyHolder, ManagedPolicyRow, PolicyVersionRow, InlinePolicyRow, RoleRow } from './policy-store.js';
 export type { Dialect } from './migrations.js';
 export type { TagMutability } from './schema.js';

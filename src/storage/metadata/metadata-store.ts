@@ -4,6 +4,7 @@ import type { Db } from './db.js';
 import { SettingsStore } from './settings-store.js';
 import { UserStore } from './user-store.js';
 import { PolicyStore } from './policy-store.js';
+import { GcStore } from './gc-store.js';
 import type { Dialect } from './migrations.js';
 
 
@@ -101,6 +102,8 @@ export class MetadataStore {
   readonly settings: SettingsStore;
   readonly users: UserStore;
   readonly policies: PolicyStore;
+  /** Garbage collection's and fsck's walks and re-checked deletes. */
+  readonly gc: GcStore;
 
   constructor(
     private readonly db: Db,
@@ -118,6 +121,7 @@ export class MetadataStore {
     this.settings = new SettingsStore(db);
     this.users = new UserStore(db);
     this.policies = new PolicyStore(db);
+    this.gc = new GcStore(db);
   }
 
   /** Run `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
@@ -377,11 +381,16 @@ class BlobRecordStore {
     return row && Number(row.size);
   }
 
+  /**
+   * Link the blob to the repository, or refresh the link's time: `created_at` is when the blob was
+   * last uploaded or mounted here, and garbage collection keeps a blob linked within its grace
+   * period even when no manifest references it yet.
+   */
   async link(repositoryId: number, digest: string, now: number): Promise<void> {
     await this.db
       .insertInto('repository_blobs')
       .values({ repository_id: repositoryId, digest, created_at: now })
-      .onConflict((oc) => oc.doNothing())
+      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ created_at: now }))
       .execute();
   }
 

@@ -215,5 +215,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_gc': {
+      async up(db: Kysely<any>) {
+        // Garbage collection asks "does any manifest, in any repository, reference this blob?";
+        // manifest_references_child leads with repository_id and cannot answer that.
+        await db.schema.createIndex('manifest_references_child_digest').on('manifest_references').columns(['child_digest', 'child_kind']).execute();
+      },
+    },
   };
 }

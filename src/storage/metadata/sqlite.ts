@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, type DatabaseConnection, type Driver } from 'kysely';
 import { Migrator } from 'kysely';
 import { MetadataStore } from './metadata-store.js';
 import { migrations } from './migrations.js';
@@ -19,7 +19,7 @@ export async function openSqliteMetadata(path: string): Promise<MetadataStore> {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
   await migrate(db);
   return new MetadataStore(db, 'sqlite', () => db.destroy());
 }
@@ -50,6 +50,24 @@ function withStatementCache(database: Database.Database, max = 500): { prepare(s
       database.close();
     },
   };
+}
+
+/**
+ * Transactions begin with `BEGIN IMMEDIATE`, taking the write lock at once rather than at their
+ * first write. With another process on the same file (`berth gc`, `berth fsck`, `berth account`
+ * beside the server), a deferred transaction that read first would fail with SQLITE_BUSY_SNAPSHOT
+ * when the other process committed in between, where an immediate one waits (busy_timeout).
+ * Garbage collection relies on it too: a transaction holds the lock that orders the publication
+ * of a blob against its deletion from its first statement (docs/architecture.md).
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
 }
 
 async function migrate(db: Kysely<Schema>): Promise<void> {

@@ -1,0 +1,1 @@
+export { RateLimiter } from './rate-limiter.js';
