@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BerthError, type AccountId } from '../core/index.js';
+import { BerthError, isBerthError, type AccountId } from '../core/index.js';
 import type { Authenticator, Authorizer, Principal, ResourceRef } from '../iam/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { Registry, RegistrySettings, Repository } from '../registry/index.js';
@@ -34,8 +34,16 @@ export interface OciCall {
  * without access learns nothing about whether the repository exists.
  */
 export async function openRepository(call: OciCall, target: RepoTarget, action: string, opts: { forPush?: boolean } = {}): Promise<Repository> {
-  await authorize(call, action, { accountId: target.accountId, repositoryName: target.name });
-  return call.deps.registry.repository(target.accountId, target.name, opts);
+  const resource = { accountId: target.accountId, repositoryName: target.name };
+  await authorize(call, action, resource);
+  try {
+    return await call.deps.registry.repository(target.accountId, target.name);
+  } catch (err) {
+    if (!opts.forPush || !call.deps.registry.createsOnPush || !isBerthError(err, 'REPOSITORY_NOT_FOUND')) throw err;
+    // A push that would create the repository (create-on-push) needs ecr:CreateRepository too.
+    await authorize(call, 'ecr:CreateRepository', resource);
+    return call.deps.registry.repository(target.accountId, target.name, opts);
+  }
 }
 
 /** Authorize `action` for the caller, with what the request tells the policy conditions. */

@@ -117,6 +117,11 @@ export class Registry {
     await this.pulls.close();
   }
 
+  /** Whether a push to a missing repository creates it (the deployment's create-on-push setting). */
+  get createsOnPush(): boolean {
+    return this.options.createOnPush;
+  }
+
   // ---- repositories ------------------------------------------------------------------------
 
   /**

@@ -19,10 +19,14 @@ export const describeRepositories = operation({
     if (names && (maxResults !== undefined || nextToken !== undefined)) {
       throw invalid('Invalid parameter: repositoryNames cannot be combined with maxResults or nextToken');
     }
-    return { accountId, names, maxResults: maxResults ?? 100, after: decodeNextToken(nextToken), resource: { accountId } };
+    // Named repositories are decided one by one, on their ARNs (as ECR scopes the action); a
+    // registry-wide listing on '*'. The dispatcher decides the first; `run` the rest.
+    const resource = names ? { accountId, repositoryName: names[0]! } : { accountId };
+    return { accountId, names, maxResults: maxResults ?? 100, after: decodeNextToken(nextToken), resource };
   },
   async run({ accountId, names, maxResults, after }, ctx) {
     if (names) {
+      for (const name of names.slice(1)) await ctx.authorize('ecr:DescribeRepositories', { accountId, repositoryName: name });
       const rows = await ctx.registry.repositoriesNamed(accountId, names);
       return { repositories: rows.map((r) => toEcrRepository(ctx, r)) };
     }
