@@ -8,7 +8,7 @@
 //   node bench/run.js --only distribution   measure one registry only (also: --only berth)
 //   node bench/run.js --verbose             echo the servers' own output as it arrives
 //   node bench/run.js --wrk-head            measure HEAD with wrk too (needs a wrk that handles HEAD)
-//   node bench/run.js --ecr-only            only the ECR API part (bench/ecr.js), which every run ends with
+//   node bench/run.js --ecr-only            only the ECR API part (bench/ecr.js), which every run includes
 //   node bench/run.js --no-ecr              everything except the ECR API part
 //   node bench/run.js --gc-only             only the garbage-collection benchmark (bench/gc.js)
 //   node bench/run.js --policy-only         only the policy-evaluation part (bench/policy.js), which every run ends with
@@ -64,7 +64,7 @@ function usage() {
     '  --only NAME    measure only berth or only distribution',
     '  --verbose      echo the servers\' stdout/stderr as it arrives',
     '  --wrk-head     also measure manifest HEAD with wrk (wrk 4.1.0 cannot: wg/wrk#198)',
-    '  --ecr-only     only the ECR API measurements of bench/ecr.js (berth only), which every run ends with',
+    '  --ecr-only     only the ECR API measurements of bench/ecr.js (berth only), which every run includes',
     '  --no-ecr       skip the ECR API measurements',
     '  --gc-only      only the garbage-collection benchmark of bench/gc.js (berth only)',
     '  --policy-only  only the policy-evaluation measurements of bench/policy.js (berth only), which every run ends with',
