@@ -21,11 +21,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runLoad } from './load.js';
+import { spawnBerth, stopChild } from './berth-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REGION = 'us-east-1';
@@ -131,56 +132,24 @@ export function repositoryPolicyDocument() {
 // the server
 
 async function startBerth(tmp, verbose) {
-  const entry = path.join(ROOT, 'bin', 'berth.js');
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
-    throw new PolicyBenchError('dist/ is missing: run `npm run build` first (`npm run bench` does)');
-  }
   const dataDir = path.join(tmp, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
   const secret = randomAlnum(40);
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BERTH_')) env[k] = v; // no stray settings
-  Object.assign(env, {
-    BERTH_LISTEN: '127.0.0.1:0',
-    BERTH_DATA_DIR: dataDir,
-    BERTH_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
-    BERTH_ROOT_SECRET_ACCESS_KEY: secret,
-    BERTH_CREATE_ON_PUSH: 'false',
-    BERTH_LOG_LEVEL: 'warn',
-    BERTH_LIMITS_RATE_LIMITING: 'false', // a HEAD counts against ECR's BatchGetImage quota, which would cap the rate
+  const started = await spawnBerth({
+    root: ROOT,
+    verbose,
+    ErrorClass: PolicyBenchError,
+    settings: {
+      BERTH_LISTEN: '127.0.0.1:0',
+      BERTH_DATA_DIR: dataDir,
+      BERTH_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
+      BERTH_ROOT_SECRET_ACCESS_KEY: secret,
+      BERTH_CREATE_ON_PUSH: 'false',
+      BERTH_LOG_LEVEL: 'warn',
+      BERTH_LIMITS_RATE_LIMITING: 'false', // a HEAD counts against ECR's BatchGetImage quota, which would cap the rate
+    },
   });
-  const proc = spawn(process.execPath, [entry, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let lines = 0;
-  const collect = (d) => {
-    const t = d.toString();
-    lines += (t.match(/\n/g) || []).length;
-    output = (output + t).slice(-32 * 1024);
-    if (verbose) process.stdout.write(t.replace(/^(?=.)/gm, '[berth] '));
-  };
-  proc.stdout.on('data', collect);
-  proc.stderr.on('data', collect);
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new PolicyBenchError(`berth: no "berth listening on" line within 30 s; output:\n${output}`)), 30000);
-    const onData = () => {
-      const m = /berth listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-      if (m) finish(null, Number(m[1]));
-    };
-    const onExit = (code, signal) => finish(new PolicyBenchError(`berth exited during startup (${code ?? signal}); output:\n${output}`));
-    const onError = (err) => finish(new PolicyBenchError(`berth: cannot start node: ${err.message}`));
-    function finish(err, p) {
-      clearTimeout(timer);
-      proc.stdout.off('data', onData);
-      proc.off('exit', onExit);
-      proc.off('error', onError);
-      if (err) reject(err);
-      else resolve(p);
-    }
-    proc.stdout.on('data', onData);
-    proc.once('exit', onExit);
-    proc.once('error', onError);
-  });
-  const startupLines = lines;
+  const { proc, port } = started;
   return {
     proc,
     pid: proc.pid,
@@ -188,21 +157,10 @@ async function startBerth(tmp, verbose) {
     base: `http://127.0.0.1:${port}`,
     credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: secret },
     authHeader: `Basic ${Buffer.from(`${ACCESS_KEY_ID}:${secret}`).toString('base64')}`,
-    output: () => output,
-    linesSinceStart: () => lines - startupLines,
-    alive: () => proc.exitCode === null && proc.signalCode === null,
+    output: started.output,
+    linesSinceStart: started.linesSinceStart,
+    alive: started.alive,
   };
-}
-
-async function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const t = await Promise.race([exited.then(() => 'exited'), sleep(5000).then(() => 'timeout')]);
-  if (t === 'timeout') {
-    child.kill('SIGKILL');
-    await exited;
-  }
 }
 
 /** One OCI request on `agent` with `authorization`; resolves with status, headers and body. */
