@@ -8,7 +8,7 @@ import { gcCommand } from './gc.js';
 const USAGE = `usage: berth <command> [options]
 
 commands:
-  serve            run the registry (OCI Distribution API under /v2/)
+  serve            run the registry: OCI Distribution API under /v2/, ECR, IAM and STS APIs at POST /
   account          create accounts and print their root keys ("berth account help")
   gc               remove unreferenced blobs; --dry-run lists them ("berth gc --help")
   fsck             check blobs, manifests and tags; --repair fixes what is safe ("berth fsck --help")
