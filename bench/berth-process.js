@@ -2,6 +2,7 @@
 // bench/policy.js): one copy of the spawn, output capture and port discovery.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -70,4 +71,34 @@ export async function stopChild(child) {
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/**
+ * One request to the berth started by `spawnBerth` (loopback only: any other target is refused),
+ * with a Buffer body or none; resolves with status, headers and the whole body.
+ */
+export function loopbackRequest(server, agent, authorization, method, target, { headers = {}, body = null, ErrorClass = Error, timeoutMs = 120000 } = {}) {
+  const u = new URL(target, server.base);
+  if (u.hostname !== '127.0.0.1' || Number(u.port) !== server.port) {
+    return Promise.reject(new ErrorClass(`refusing to follow ${target}: not this loopback server`));
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port: server.port,
+      method,
+      path: u.pathname + u.search,
+      agent,
+      headers: { authorization, 'content-length': String(body ? body.length : 0), ...headers },
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no activity for ${timeoutMs / 1000} s`)));
+    req.on('response', (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ method, path: u.pathname + u.search, status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', (err) => reject(new ErrorClass(`${method} ${u.pathname}: ${err.message}`)));
+    req.end(body ?? undefined);
+  });
 }

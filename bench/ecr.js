@@ -28,7 +28,7 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { spawnBerth, stopChild } from './berth-process.js';
+import { loopbackRequest, spawnBerth, stopChild } from './berth-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REGION = 'us-east-1';
@@ -144,30 +144,8 @@ async function startBerth(tmp, verbose) {
 // HTTP on the OCI door
 
 /** One request with a Buffer body (or none) on `agent`; resolves with status, headers and body. */
-function request(server, agent, method, target, { headers = {}, body = null } = {}) {
-  const u = new URL(target, server.base);
-  if (u.hostname !== '127.0.0.1' || Number(u.port) !== server.port) {
-    return Promise.reject(new EcrBenchError(`refusing to follow ${target}: not this loopback server`));
-  }
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1',
-      port: server.port,
-      method,
-      path: u.pathname + u.search,
-      agent,
-      headers: { authorization: server.authHeader, 'content-length': String(body ? body.length : 0), ...headers },
-    });
-    req.setTimeout(120000, () => req.destroy(new Error('no activity for 120 s')));
-    req.on('response', (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ method, path: u.pathname + u.search, status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', (err) => reject(new EcrBenchError(`${method} ${u.pathname}: ${err.message}`)));
-    req.end(body ?? undefined);
-  });
+function request(server, agent, method, target, opts = {}) {
+  return loopbackRequest(server, agent, server.authHeader, method, target, { ...opts, ErrorClass: EcrBenchError });
 }
 
 /** POST / on the ECR door with the given (already signed) headers; resolves with status and body. */

@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runLoad } from './load.js';
-import { spawnBerth, stopChild } from './berth-process.js';
+import { loopbackRequest, spawnBerth, stopChild } from './berth-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REGION = 'us-east-1';
@@ -164,30 +164,8 @@ async function startBerth(tmp, verbose) {
 }
 
 /** One OCI request on `agent` with `authorization`; resolves with status, headers and body. */
-function request(server, agent, authorization, method, target, { headers = {}, body = null } = {}) {
-  const u = new URL(target, server.base);
-  if (u.hostname !== '127.0.0.1' || Number(u.port) !== server.port) {
-    return Promise.reject(new PolicyBenchError(`refusing to follow ${target}: not this loopback server`));
-  }
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1',
-      port: server.port,
-      method,
-      path: u.pathname + u.search,
-      agent,
-      headers: { authorization, 'content-length': String(body ? body.length : 0), ...headers },
-    });
-    req.setTimeout(60000, () => req.destroy(new Error('no activity for 60 s')));
-    req.on('response', (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ method, path: u.pathname + u.search, status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', (err) => reject(new PolicyBenchError(`${method} ${u.pathname}: ${err.message}`)));
-    req.end(body ?? undefined);
-  });
+function request(server, agent, authorization, method, target, opts = {}) {
+  return loopbackRequest(server, agent, authorization, method, target, { ...opts, ErrorClass: PolicyBenchError, timeoutMs: 60000 });
 }
 
 function expectStatus(r, status, what) {

@@ -16,7 +16,6 @@
  * the loopback interface.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +32,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeImage, resolveLayoutTag, type ImageResult } from '../fixtures/oci-layout.js';
 import { ecrClient, iamClient, userWithPolicies } from '../helpers/aws-clients.js';
 import { BERTH_BIN, PROJECT_ROOT, runCommand, runCommandExpectingFailure, startBerth, type BerthProcess } from '../helpers/berth-process.js';
+import { sha256 } from '../helpers/oci-client.js';
 
 const TIMEOUT = 120_000;
 const READ_ONLY = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
@@ -60,7 +60,6 @@ let rootB: Key;
 let pulls = 0;
 
 const creds = (key: Key): string => `${key.accessKeyId}:${key.secretAccessKey}`;
-const sha256 = (bytes: string | Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** skopeo, isolated from any credentials stored for the user running the tests. */
 function skopeo(args: string[]) {

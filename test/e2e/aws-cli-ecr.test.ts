@@ -13,13 +13,13 @@
  * Not covered here: an expired registry token (12 hours); the unit tests of the token cover it.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { access, constants, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeImage, type ImageResult } from '../fixtures/oci-layout.js';
 import { startBerth, type BerthProcess } from '../helpers/berth-process.js';
+import { sha256 } from '../helpers/oci-client.js';
 
 const TIMEOUT = 180_000;
 const AWS = '/usr/bin/aws';
@@ -178,7 +178,6 @@ async function describeImages(): Promise<ImageDetail[]> {
   return out.imageDetails ?? [];
 }
 
-const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** A manifest as the OCI door serves it to the registry password, with its digest and layer sizes. */
 async function servedManifest(reference: string): Promise<{ digest: string; mediaType: string; layerBytes: number; configBytes: number }> {

@@ -6,7 +6,6 @@
  * Needs skopeo and podman on PATH (Debian packages; CI installs them) and runs as root (podman
  * with the vfs driver). Nothing leaves the loopback interface.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import {
   type MultiPlatformResult,
 } from '../fixtures/oci-layout.js';
 import { runCommand, runCommandExpectingFailure, startBerth, type BerthProcess } from '../helpers/berth-process.js';
+import { sha256 } from '../helpers/oci-client.js';
 
 const TIMEOUT = 120_000;
 
@@ -55,7 +55,6 @@ afterAll(async () => {
 }, TIMEOUT);
 
 const creds = (): string => `${berth.accessKeyId}:${berth.secretAccessKey}`;
-const sha256 = (bytes: string | Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** skopeo, isolated from any credentials stored for the user running the tests. */
 function skopeo(args: string[]) {

@@ -10,7 +10,6 @@
  * - plain HTTP with fetch (POST + PUT per blob, PUT of the manifest by digest, as oras and cosign
  *   push referrers), which lets the test check the `OCI-Subject` response header as well.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +24,7 @@ import {
   type ImageResult,
 } from '../fixtures/oci-layout.js';
 import { runCommand, startBerth, type BerthProcess } from '../helpers/berth-process.js';
+import { sha256 } from '../helpers/oci-client.js';
 
 const TIMEOUT = 120_000;
 const SBOM = 'application/vnd.example.sbom.v1';
@@ -49,7 +49,6 @@ afterAll(async () => {
 }, TIMEOUT);
 
 const creds = (): string => `${berth.accessKeyId}:${berth.secretAccessKey}`;
-const sha256 = (bytes: string | Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 function skopeo(args: string[]) {
   return runCommand('skopeo', args, { env: { REGISTRY_AUTH_FILE: emptyAuthFile } });
