@@ -1,11 +1,19 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Capability, CapabilityContext, Services } from './capabilities.js';
 import type { Config } from './config/index.js';
 import { BerthError, isBerthError, parseAccountId, parseRepositoryName } from './core/index.js';
 import { Authenticator, Authorizer, SecretBox, bootstrapRootCredentials, type BootstrapResult } from './iam/index.js';
 import { awsRouter } from './aws-router.js';
+import { pullThroughCacheCapability } from './cache/capability.js';
 import { ecrDoor } from './ecr/index.js';
+import { EventBus } from './events/index.js';
+import { operationsCapability } from './events/capability.js';
+import { JobRunner } from './jobs/index.js';
+import { lifecycleCapability } from './lifecycle/capability.js';
+import { replicationCapability } from './replication/capability.js';
+import { scanningCapability } from './scan/capability.js';
 import { GarbageCollector, GcSchedule } from './gc/index.js';
 import { identityPoliciesOf, queryDoor, requestPrincipalOf } from './iam-api/index.js';
 import { RateLimiter } from './limits/index.js';
@@ -22,14 +30,42 @@ export interface App {
   readonly gc: GarbageCollector;
   /** What the first start created: the root key, and its secret when berth generated it. */
   readonly bootstrap: BootstrapResult | undefined;
+  /** The durable job queue that the capabilities' work runs on. */
+  readonly jobs: JobRunner;
+  readonly events: EventBus;
+  /** The capabilities' services (lifecycle, scanning, replication, cache, operations). */
+  readonly services: Services;
   close(): Promise<void>;
 }
+
+export interface BuildOptions {
+  /**
+   * Run background work: the job queue, periodic tasks, upload sweeps and garbage collection.
+   * Admin commands that open the data folder beside a running server pass false and run only what
+   * they are asked to.
+   */
+  background?: boolean;
+}
+
+/**
+ * The capabilities, in start order: operations first (its hooks see every request and every
+ * event), then those whose services others use (the cache creates repositories that templates
+ * shape; replication and scanning react to pushes).
+ */
+const CAPABILITIES: readonly Capability[] = [
+  operationsCapability,
+  pullThroughCacheCapability,
+  lifecycleCapability,
+  scanningCapability,
+  replicationCapability,
+];
 
 /**
  * The composition root: the only place that picks concrete implementations (SQLite and the
  * filesystem in the embedded mode) and wires them into the front doors.
  */
-export async function buildApp(config: Config): Promise<App> {
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<App> {
+  const background = opts.background ?? true;
   const box = SecretBox.load(ensureDir(config.dataDir), config.masterKey);
   const meta = await openSqliteMetadata(join(config.dataDir, 'metadata.db'));
   const blobs = new FsBlobStore(config.dataDir);
@@ -46,7 +82,9 @@ export async function buildApp(config: Config): Promise<App> {
       : {}),
     now: Date.now(),
   });
+  const events = new EventBus();
   const registry = new Registry(meta, blobs, {
+    events,
     createOnPush: config.createOnPush,
     maxManifestBytes: config.limits.maxManifestBytes,
     maxRepositoriesPerRegistry: config.limits.repositoriesPerRegistry,
@@ -109,6 +147,31 @@ export async function buildApp(config: Config): Promise<App> {
     config.region,
     server.log,
   );
+  const jobs = new JobRunner(meta, { log: server.log });
+  const services = {} as Services;
+  const capabilityCtx: CapabilityContext = {
+    config,
+    meta,
+    blobs,
+    registry,
+    settings,
+    policies,
+    box,
+    auth,
+    authorizer,
+    jobs,
+    events,
+    server,
+    log: server.log,
+    services,
+    background,
+  };
+  const stops: (() => Promise<void>)[] = [];
+  for (const capability of CAPABILITIES) {
+    const started = await capability.start(capabilityCtx);
+    if (started?.close) stops.push(started.close.bind(started));
+  }
+
   await server.register(ociPlugin, {
     registry,
     settings,
@@ -128,6 +191,7 @@ export async function buildApp(config: Config): Promise<App> {
     region: config.region,
     defaultAccount: accountId,
     isTls: Boolean(config.tls),
+    services,
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     ...(rateLimits ? { rateLimits } : {}),
   });
@@ -140,12 +204,15 @@ export async function buildApp(config: Config): Promise<App> {
       ({ removed }) => removed > 0 && server.log.info({ removed }, 'expired upload sessions removed'),
       (err) => server.log.error({ err }, 'upload sweep failed'),
     );
-  await sweep();
-  const sweeper = setInterval(sweep, Math.min(ttlMs, 3600_000)).unref();
-
   const gc = new GarbageCollector(meta, blobs);
   const gcSchedule = new GcSchedule(gc, { intervalMs: config.gc.intervalSeconds * 1000, graceMs: config.gc.graceSeconds * 1000, logger: server.log });
-  gcSchedule.start();
+  let sweeper: NodeJS.Timeout | undefined;
+  if (background) {
+    await sweep();
+    sweeper = setInterval(sweep, Math.min(ttlMs, 3600_000)).unref();
+    gcSchedule.start();
+    jobs.start();
+  }
 
   return {
     server,
@@ -153,6 +220,9 @@ export async function buildApp(config: Config): Promise<App> {
     meta,
     gc,
     bootstrap,
+    jobs,
+    events,
+    services,
     /**
      * Graceful shutdown: stop the timers and any collection in progress, stop accepting, let the
      * requests in flight finish for up to `shutdownTimeoutSeconds`, then cut the connections
@@ -162,6 +232,9 @@ export async function buildApp(config: Config): Promise<App> {
     async close() {
       clearInterval(sweeper);
       await gcSchedule.stop();
+      // Jobs stop first (their attempts are given back), then the capabilities, newest first.
+      await jobs.stop();
+      for (const stop of stops.reverse()) await stop();
       const timeoutMs = config.shutdownTimeoutSeconds * 1000;
       const cut = setTimeout(() => {
         server.log.warn({ inFlight, timeoutMs }, 'requests still in flight at the shutdown timeout; closing their connections');

@@ -3,7 +3,12 @@ import { buildApp } from '../app.js';
 import { CONFIG_FLAGS, ConfigError, loadConfig } from '../config/index.js';
 import { accountCommand } from './account.js';
 import { fsckCommand } from './fsck.js';
+import { auditCommand } from './audit.js';
 import { gcCommand } from './gc.js';
+import { lifecycleCommand } from './lifecycle.js';
+import { scanCommand } from './scan.js';
+import { statusCommand } from './status.js';
+import { vulndbCommand } from './vulndb.js';
 
 const USAGE = `usage: berth <command> [options]
 
@@ -12,6 +17,11 @@ commands:
   account          create accounts and print their root keys ("berth account help")
   gc               remove unreferenced blobs; --dry-run lists them ("berth gc --help")
   fsck             check blobs, manifests and tags; --repair fixes what is safe ("berth fsck --help")
+  lifecycle        preview lifecycle policies and run them now ("berth lifecycle --help")
+  vulndb           import and update the vulnerability database ("berth vulndb --help")
+  scan             scan an image now and print its findings or SBOM ("berth scan --help")
+  audit            read the audit trail ("berth audit --help")
+  status           summarise a deployment: storage, jobs, replication, scans ("berth status --help")
   help             show this text
 
 options of serve (each also settable by environment and config file; see docs/configuration.md):
@@ -42,6 +52,21 @@ export async function main(argv: string[]): Promise<void> {
       return;
     case 'fsck':
       process.exitCode = await fsckCommand(rest);
+      return;
+    case 'lifecycle':
+      process.exitCode = await lifecycleCommand(rest);
+      return;
+    case 'vulndb':
+      process.exitCode = await vulndbCommand(rest);
+      return;
+    case 'scan':
+      process.exitCode = await scanCommand(rest);
+      return;
+    case 'audit':
+      process.exitCode = await auditCommand(rest);
+      return;
+    case 'status':
+      process.exitCode = await statusCommand(rest);
       return;
     case undefined:
     case 'help':

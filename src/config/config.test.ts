@@ -129,6 +129,23 @@ describe('environment variables', () => {
         BERTH_GC_INTERVAL: '15m',
         BERTH_GC_GRACE: '90',
         BERTH_SHUTDOWN_TIMEOUT: '1m30s',
+        BERTH_LIFECYCLE_INTERVAL: '30s',
+        BERTH_SCAN_MAX_LAYER_BYTES: '1048576',
+        BERTH_SCAN_LAYER_TIMEOUT: '2m',
+        BERTH_VULNDB_SOURCES: 'http://127.0.0.1:9/Debian/all.zip, http://127.0.0.1:9/PyPI/all.zip',
+        BERTH_PEERS: '[{"region":"eu-west-1","endpoint":"http://127.0.0.1:5001/","accessKeyId":"AKIAPEER","secretAccessKey":"peersecret"}]',
+        BERTH_ALLOW_HTTP_UPSTREAMS: 'true',
+        BERTH_CACHE_FRESHNESS: '1h',
+        BERTH_DATABASE_URL: 'postgres://berth@127.0.0.1:5432/berth',
+        BERTH_S3_BUCKET: 'blobs',
+        BERTH_S3_ENDPOINT: 'http://127.0.0.1:9000',
+        BERTH_S3_REGION: 'eu-central-1',
+        BERTH_S3_FORCE_PATH_STYLE: 'true',
+        BERTH_S3_ACCESS_KEY_ID: 'S3KEY',
+        BERTH_S3_SECRET_ACCESS_KEY: 'S3SECRET',
+        BERTH_S3_REDIRECT: 'true',
+        BERTH_AUDIT_RETENTION: '30d',
+        BERTH_WEBHOOKS: '[{"url":"http://127.0.0.1:8080/hook","secret":"s","events":["ECR Image Action"]}]',
       },
     });
     expect(c).toEqual({
@@ -163,7 +180,36 @@ describe('environment variables', () => {
       uploadTtlSeconds: 60,
       gc: { intervalSeconds: 900, graceSeconds: 90 },
       shutdownTimeoutSeconds: 90,
+      lifecycle: { intervalSeconds: 30 },
+      scan: { maxLayerBytes: 1048576, layerTimeoutSeconds: 120 },
+      vulndb: { sources: ['http://127.0.0.1:9/Debian/all.zip', 'http://127.0.0.1:9/PyPI/all.zip'] },
+      peers: [{ region: 'eu-west-1', endpoint: 'http://127.0.0.1:5001', accessKeyId: 'AKIAPEER', secretAccessKey: 'peersecret' }],
+      cache: { allowHttpUpstreams: true, freshnessSeconds: 3600 },
+      databaseUrl: 'postgres://berth@127.0.0.1:5432/berth',
+      s3: {
+        bucket: 'blobs',
+        endpoint: 'http://127.0.0.1:9000',
+        region: 'eu-central-1',
+        forcePathStyle: true,
+        accessKeyId: 'S3KEY',
+        secretAccessKey: 'S3SECRET',
+        redirect: true,
+      },
+      audit: { retentionSeconds: 30 * 86_400 },
+      webhooks: [{ url: 'http://127.0.0.1:8080/hook', secret: 's', events: ['ECR Image Action'] }],
     });
+  });
+
+  it.each([
+    ['BERTH_PEERS', 'not json', /BERTH_PEERS: not valid JSON/],
+    ['BERTH_PEERS', '{"region":"eu-west-1"}', /BERTH_PEERS: expected a JSON array/],
+    ['BERTH_PEERS', '[{"region":"eu-west-1","endpoint":"http://10.0.0.1:5000","accessKeyId":"A","secretAccessKey":"B"}]', /allowed only on a loopback address/],
+    ['BERTH_PEERS', '[{"region":"eu-west-1","endpoint":"https://peer.example"}]', /"accessKeyId" is missing/],
+    ['BERTH_WEBHOOKS', '[{"url":"ftp://x"}]', /"url" must be an http\(s\) URL/],
+    ['BERTH_DATABASE_URL', 'mysql://db', /expected a postgres:\/\/ URL/],
+    ['BERTH_S3_ACCESS_KEY_ID', 'ONLYKEY', /set both BERTH_S3_ACCESS_KEY_ID and BERTH_S3_SECRET_ACCESS_KEY/],
+  ])('%s=%s is refused with a message that says what to fix', (name, value, message) => {
+    expect(() => load({ env: { [name]: value, BERTH_S3_BUCKET: 'b' } })).toThrow(message);
   });
 
   it.each([

@@ -40,6 +40,62 @@ export interface Config {
   };
   /** Seconds that requests in flight get to finish after SIGTERM before their connections are cut. */
   readonly shutdownTimeoutSeconds: number;
+  /** Lifecycle policies (docs/lifecycle.md): seconds between two scheduled runs of every policy. */
+  readonly lifecycle: { readonly intervalSeconds: number };
+  /** Image scanning (docs/scanning.md). */
+  readonly scan: {
+    /** Decompressed bytes one layer may expand to before its scan stops (archive bombs). */
+    readonly maxLayerBytes: number;
+    /** Seconds one layer's reading may take. */
+    readonly layerTimeoutSeconds: number;
+  };
+  /** The vulnerability database's sources: OSV zip or folder URLs that `berth vulndb update` reads. */
+  readonly vulndb: { readonly sources: readonly string[] };
+  /** Other regions' deployments, the destinations of cross-region replication (docs/replication.md). */
+  readonly peers: readonly Peer[];
+  /** Pull-through cache (docs/pull-through-cache.md). */
+  readonly cache: {
+    /** Accept `http://` upstream registry URLs (ECR requires https); for loopback tests. */
+    readonly allowHttpUpstreams: boolean;
+    /** Seconds after which a cached tag is checked upstream again. */
+    readonly freshnessSeconds: number;
+  };
+  /** `postgres://...` selects PostgreSQL for metadata and jobs; unset keeps SQLite in the data folder. */
+  readonly databaseUrl?: string;
+  /** S3-compatible blob storage, used when `bucket` is set; otherwise blobs live in the data folder. */
+  readonly s3?: S3Config;
+  /** The audit trail (docs/operations.md): seconds its records are kept. */
+  readonly audit: { readonly retentionSeconds: number };
+  /** Where ECR-shaped events are delivered (docs/operations.md, "Events and webhooks"). */
+  readonly webhooks: readonly Webhook[];
+}
+
+/** A deployment of another region that this one replicates to. */
+export interface Peer {
+  readonly region: string;
+  /** Base URL, e.g. `https://registry.eu-west-1.example.com`; `http://` only for loopback addresses. */
+  readonly endpoint: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+export interface S3Config {
+  readonly bucket: string;
+  readonly endpoint?: string;
+  readonly region: string;
+  readonly forcePathStyle: boolean;
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  /** Answer blob GETs with a redirect to a presigned URL instead of streaming through berth. */
+  readonly redirect: boolean;
+}
+
+export interface Webhook {
+  readonly url: string;
+  /** Key of the HMAC-SHA256 signature header; unsigned when absent. */
+  readonly secret?: string;
+  /** ECR event detail-types to deliver (e.g. "ECR Image Action"); all when absent. */
+  readonly events?: readonly string[];
 }
 
 /** Requests per second of one account, by ECR operation, as ECR's per-Region rate quotas (0: no limit). */
@@ -67,7 +123,7 @@ export interface Limits {
   readonly rates: RateLimits;
 }
 
-type Kind = 'string' | 'boolean' | 'integer' | 'duration' | 'listen' | 'logLevel';
+type Kind = 'string' | 'boolean' | 'integer' | 'duration' | 'listen' | 'logLevel' | 'list' | 'json';
 interface Field {
   path: string;
   kind: Kind;
@@ -114,6 +170,23 @@ const FIELDS: readonly Field[] = [
   { path: 'gc.interval', kind: 'duration', env: 'BERTH_GC_INTERVAL', flag: 'gc-interval' },
   { path: 'gc.grace', kind: 'duration', env: 'BERTH_GC_GRACE', flag: 'gc-grace' },
   { path: 'shutdownTimeout', kind: 'duration', env: 'BERTH_SHUTDOWN_TIMEOUT' },
+  { path: 'lifecycle.interval', kind: 'duration', env: 'BERTH_LIFECYCLE_INTERVAL', flag: 'lifecycle-interval' },
+  { path: 'scan.maxLayerBytes', kind: 'integer', env: 'BERTH_SCAN_MAX_LAYER_BYTES' },
+  { path: 'scan.layerTimeout', kind: 'duration', env: 'BERTH_SCAN_LAYER_TIMEOUT' },
+  { path: 'vulndb.sources', kind: 'list', env: 'BERTH_VULNDB_SOURCES' },
+  { path: 'peers', kind: 'json', env: 'BERTH_PEERS' },
+  { path: 'cache.allowHttpUpstreams', kind: 'boolean', env: 'BERTH_ALLOW_HTTP_UPSTREAMS' },
+  { path: 'cache.freshness', kind: 'duration', env: 'BERTH_CACHE_FRESHNESS' },
+  { path: 'databaseUrl', kind: 'string', env: 'BERTH_DATABASE_URL' },
+  { path: 's3.bucket', kind: 'string', env: 'BERTH_S3_BUCKET' },
+  { path: 's3.endpoint', kind: 'string', env: 'BERTH_S3_ENDPOINT' },
+  { path: 's3.region', kind: 'string', env: 'BERTH_S3_REGION' },
+  { path: 's3.forcePathStyle', kind: 'boolean', env: 'BERTH_S3_FORCE_PATH_STYLE' },
+  { path: 's3.accessKeyId', kind: 'string', env: 'BERTH_S3_ACCESS_KEY_ID' },
+  { path: 's3.secretAccessKey', kind: 'string', env: 'BERTH_S3_SECRET_ACCESS_KEY' },
+  { path: 's3.redirect', kind: 'boolean', env: 'BERTH_S3_REDIRECT' },
+  { path: 'audit.retention', kind: 'duration', env: 'BERTH_AUDIT_RETENTION' },
+  { path: 'webhooks', kind: 'json', env: 'BERTH_WEBHOOKS' },
 ];
 
 export const CONFIG_FLAGS: readonly string[] = FIELDS.flatMap((f) => (f.flag ? [f.flag] : []));
@@ -137,6 +210,19 @@ const DEFAULTS = {
   uploadTtlSeconds: 7 * 24 * 3600,
   gc: { interval: 24 * 3600, grace: 24 * 3600 },
   shutdownTimeout: 30,
+  lifecycle: { interval: 24 * 3600 },
+  scan: { maxLayerBytes: 8 * 1024 ** 3, layerTimeout: 300 },
+  // The public OSV exports of the ecosystems berth's inventory reads; an air-gapped site points this at a mirror.
+  vulndb: {
+    sources: ['Debian', 'Ubuntu', 'Alpine', 'Red Hat', 'AlmaLinux', 'Rocky Linux', 'npm', 'PyPI', 'Go', 'Maven', 'crates.io', 'RubyGems'].map(
+      (ecosystem) => `https://osv-vulnerabilities.storage.googleapis.com/${encodeURIComponent(ecosystem)}/all.zip`,
+    ),
+  },
+  peers: [] as unknown[],
+  cache: { allowHttpUpstreams: false, freshness: 24 * 3600 },
+  s3: { region: 'us-east-1', forcePathStyle: false, redirect: false },
+  audit: { retention: 90 * 86_400 },
+  webhooks: [] as unknown[],
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -250,8 +336,82 @@ function validate(raw: Record<string, unknown>, origin: Record<string, string>, 
     uploadTtlSeconds: raw['uploadTtlSeconds'] as number,
     gc: { intervalSeconds: gc.interval, graceSeconds: gc.grace },
     shutdownTimeoutSeconds: raw['shutdownTimeout'] as number,
+    lifecycle: { intervalSeconds: (raw['lifecycle'] as { interval: number }).interval },
+    scan: {
+      maxLayerBytes: (raw['scan'] as { maxLayerBytes: number }).maxLayerBytes,
+      layerTimeoutSeconds: (raw['scan'] as { layerTimeout: number }).layerTimeout,
+    },
+    vulndb: { sources: [...(raw['vulndb'] as { sources: string[] }).sources] },
+    peers: parsePeers(raw['peers'], named('peers')),
+    cache: {
+      allowHttpUpstreams: (raw['cache'] as { allowHttpUpstreams: boolean }).allowHttpUpstreams,
+      freshnessSeconds: (raw['cache'] as { freshness: number }).freshness,
+    },
+    ...(raw['databaseUrl'] ? { databaseUrl: checkDatabaseUrl(raw['databaseUrl'] as string, named('databaseUrl')) } : {}),
+    ...s3Of(raw['s3'] as Record<string, unknown>),
+    audit: { retentionSeconds: (raw['audit'] as { retention: number }).retention },
+    webhooks: parseWebhooks(raw['webhooks'], named('webhooks')),
   };
   return deepFreeze(config);
+}
+
+const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?$/;
+
+function parsePeers(value: unknown, where: string): Peer[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${where}: expected a JSON array of {"region", "endpoint", "accessKeyId", "secretAccessKey"}`);
+  return value.map((item, i) => {
+    const p = item as Record<string, unknown>;
+    for (const key of ['region', 'endpoint', 'accessKeyId', 'secretAccessKey']) {
+      if (typeof p?.[key] !== 'string' || p[key] === '') throw new ConfigError(`${where}[${i}]: "${key}" is missing or not a string`);
+    }
+    const region = p['region'] as string;
+    if (!REGION.test(region)) throw new ConfigError(`${where}[${i}]: "${region}" is not a region name such as eu-west-1`);
+    const m = /^(https?):\/\/([^/?#]+)\/?$/.exec(p['endpoint'] as string);
+    if (!m) throw new ConfigError(`${where}[${i}]: endpoint must be a scheme and host such as https://registry.eu-west-1.example.com`);
+    if (m[1] === 'http' && !LOOPBACK_HOST.test(m[2]!)) {
+      throw new ConfigError(`${where}[${i}]: an http:// endpoint is allowed only on a loopback address; use https://`);
+    }
+    return { region, endpoint: `${m[1]}://${m[2]}`, accessKeyId: p['accessKeyId'] as string, secretAccessKey: p['secretAccessKey'] as string };
+  });
+}
+
+function parseWebhooks(value: unknown, where: string): Webhook[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${where}: expected a JSON array of {"url", "secret"?, "events"?}`);
+  return value.map((item, i) => {
+    const w = item as Record<string, unknown>;
+    if (typeof w?.['url'] !== 'string' || !/^https?:\/\//.test(w['url'])) throw new ConfigError(`${where}[${i}]: "url" must be an http(s) URL`);
+    if (w['secret'] !== undefined && typeof w['secret'] !== 'string') throw new ConfigError(`${where}[${i}]: "secret" must be a string`);
+    if (w['events'] !== undefined && !(Array.isArray(w['events']) && w['events'].every((e) => typeof e === 'string'))) {
+      throw new ConfigError(`${where}[${i}]: "events" must be an array of strings`);
+    }
+    return {
+      url: w['url'],
+      ...(w['secret'] ? { secret: w['secret'] as string } : {}),
+      ...(w['events'] ? { events: [...(w['events'] as string[])] } : {}),
+    };
+  });
+}
+
+function checkDatabaseUrl(value: string, where: string): string {
+  if (!/^postgres(ql)?:\/\//.test(value)) throw new ConfigError(`${where}: expected a postgres:// URL (unset it to use SQLite in the data folder)`);
+  return value;
+}
+
+function s3Of(s3: Record<string, unknown>): { s3?: S3Config } {
+  if (!s3['bucket']) return {};
+  if (Boolean(s3['accessKeyId']) !== Boolean(s3['secretAccessKey'])) {
+    throw new ConfigError('set both BERTH_S3_ACCESS_KEY_ID and BERTH_S3_SECRET_ACCESS_KEY, or neither (the SDK then finds credentials itself)');
+  }
+  return {
+    s3: {
+      bucket: s3['bucket'] as string,
+      ...(s3['endpoint'] ? { endpoint: s3['endpoint'] as string } : {}),
+      region: s3['region'] as string,
+      forcePathStyle: s3['forcePathStyle'] as boolean,
+      ...(s3['accessKeyId'] ? { accessKeyId: s3['accessKeyId'] as string, secretAccessKey: s3['secretAccessKey'] as string } : {}),
+      redirect: s3['redirect'] as boolean,
+    },
+  };
 }
 
 function checkPublicUrl(value: string, where: string): string {
@@ -285,6 +445,19 @@ function coerce(field: Field, value: unknown, where: string): unknown {
       return String(value);
     case 'listen':
       return parseListen(String(value), where);
+    case 'list':
+      if (Array.isArray(value)) return value.map(String);
+      return String(value)
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
+    case 'json':
+      if (typeof value !== 'string') return value;
+      try {
+        return JSON.parse(value);
+      } catch (err) {
+        throw new ConfigError(`${where}: not valid JSON (${(err as Error).message})`);
+      }
   }
 }
 

@@ -1,1 +1,14 @@
-export { loadConfig, parseListen, parseDuration, ConfigError, CONFIG_FLAGS, type Config, type ConfigSources, type Limits, type RateLimits } from './config.js';
+export {
+  loadConfig,
+  parseListen,
+  parseDuration,
+  ConfigError,
+  CONFIG_FLAGS,
+  type Config,
+  type ConfigSources,
+  type Limits,
+  type RateLimits,
+  type Peer,
+  type S3Config,
+  type Webhook,
+} from './config.js';

@@ -1,3 +1,4 @@
+import type { Services } from '../capabilities.js';
 import type { AccountId } from '../core/index.js';
 import type { Authenticator, Principal, ResourceRef } from '../iam/index.js';
 import type { Decision, PolicyDocument } from '../iam/policy/index.js';
@@ -17,6 +18,10 @@ export interface EcrContext {
   readonly sourceIp: string;
   readonly isSecureTransport: boolean;
   readonly auth: Authenticator;
+  /** The capabilities' services (lifecycle, scanning, replication, cache, ...). */
+  readonly services: Services;
+  /** Id of this request (x-amzn-RequestId), for jobs and events it causes. */
+  readonly requestId: string;
   /** Authorize another action for this caller (an operation that needs two, as CreateRepository with tags). */
   authorize(action: string, resource: ResourceRef, requestTags?: readonly { key: string; value: string }[]): Promise<void>;
   /** The decision for `action` if `resourcePolicy` were the repository's policy (SetRepositoryPolicy's lock-out check). */

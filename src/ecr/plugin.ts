@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../capabilities.js';
 import type { AccountId } from '../core/index.js';
 import type { Authenticator, Authorizer } from '../iam/index.js';
 import type { RateLimiter } from '../limits/index.js';
@@ -22,6 +23,7 @@ export interface EcrDeps {
   isTls: boolean;
   /** ECR's request-rate quotas, counted per caller account; absent when rate limiting is off. */
   rateLimits?: RateLimiter;
+  services: Services;
 }
 
 const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
@@ -94,6 +96,8 @@ async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply
     sourceIp: req.ip,
     isSecureTransport: deps.isTls,
     auth: deps.auth,
+    services: deps.services,
+    requestId: req.id,
     publicUrl: deps.publicUrl ?? `${deps.isTls ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`,
     defaultAccount: deps.defaultAccount,
     now: Date.now,

@@ -10,7 +10,9 @@ import {
   type ManifestRef,
   type RepositoryName,
   type Tag,
+  currentRequest,
 } from '../core/index.js';
+import { EventBus, type EventInput, type RegistryEvent, type RepositoryCreator } from '../events/index.js';
 import type { BlobStore, ByteRange, UploadId } from '../storage/blobs/index.js';
 import type { ManifestRow, MetadataStore, RepositoryRow, RepositorySettings } from '../storage/metadata/index.js';
 import { DownloadUrlSigner } from './download-url.js';
@@ -36,6 +38,8 @@ export interface RegistryOptions {
   maxRepositoriesPerRegistry?: number;
   /** ECR's parts-per-upload quota of UploadLayerPart. Default 4,200. */
   maxLayerPartsPerUpload?: number;
+  /** Where the registry reports pushes, deletes and pulls; a private bus when absent. */
+  events?: EventBus;
   now?: () => number;
 }
 
@@ -95,6 +99,8 @@ export class Registry {
   private readonly tagCache = new Map<string, { tags: { key: string; value: string }[]; expires: number }>();
   private readonly pulls: PullRecorder;
   private readonly downloads: DownloadUrlSigner;
+  /** Pushes, tag moves, deletes, pulls and repository changes, for the background capabilities. */
+  readonly events: EventBus;
 
   constructor(
     private readonly meta: MetadataStore,
@@ -105,6 +111,33 @@ export class Registry {
     this.images = new ImageInventory(meta);
     this.pulls = new PullRecorder(meta, { flushIntervalMs: options.pullFlushIntervalMs ?? 5000 });
     this.downloads = new DownloadUrlSigner(options.downloadUrlKey);
+    this.events = options.events ?? new EventBus();
+  }
+
+  /**
+   * Run `fn` in one transaction with `emit`, which reports an event inside that transaction (its
+   * transactional listeners write with it) and delivers it to the others once it committed.
+   */
+  private async inTx<T>(fn: (tx: MetadataStore, emit: (event: EventInput) => Promise<void>) => Promise<T>): Promise<T> {
+    let pending: (() => void)[] = [];
+    const result = await this.meta.transaction(async (tx) => {
+      pending = [];
+      return fn(tx, async (event) => {
+        pending.push(await this.events.record(tx, this.stamp(event)));
+      });
+    });
+    for (const deliver of pending) deliver();
+    return result;
+  }
+
+  private stamp(event: EventInput): RegistryEvent {
+    const request = currentRequest();
+    return {
+      ...event,
+      at: this.now(),
+      ...(request ? { requestId: request.requestId } : {}),
+      ...(request?.actor ? { actor: request.actor } : {}),
+    } as RegistryEvent;
   }
 
   /** ECR's parts-per-upload quota (UploadLayerPart), as configured. */
@@ -132,12 +165,14 @@ export class Registry {
     const key = `${accountId}/${name}`;
     let row = this.repositoryCache.get(key) ?? (await this.meta.repositories.get(accountId, name));
     if (!row && opts.forPush && this.options.createOnPush) {
-      row = await this.meta.transaction(async (tx) => {
+      row = await this.inTx(async (tx, emit) => {
         await tx.accounts.ensure(accountId, this.now());
         const existing = await tx.repositories.get(accountId, name);
         if (existing) return existing;
         await this.checkRepositoryQuota(tx, accountId);
-        return (await tx.repositories.create(accountId, name, this.now())).repository;
+        const created = (await tx.repositories.create(accountId, name, this.now())).repository;
+        await emit({ type: 'repository.created', accountId, repository: name, via: 'CREATE_ON_PUSH' });
+        return created;
       });
     }
     if (!row) {
@@ -163,14 +198,16 @@ export class Registry {
     name: RepositoryName,
     settings: RepositorySettings,
     tags: { arn: string; tags: readonly { key: string; value: string }[] },
+    opts: { via?: RepositoryCreator } = {},
   ): Promise<Repository> {
-    const row = await this.meta.transaction(async (tx) => {
+    const row = await this.inTx(async (tx, emit) => {
       await tx.accounts.ensure(accountId, this.now());
       if (!(await tx.repositories.get(accountId, name))) await this.checkRepositoryQuota(tx, accountId);
       const { repository, created } = await tx.repositories.create(accountId, name, this.now(), settings);
       if (!created) throw new BerthError('REPOSITORY_EXISTS', `The repository with name '${name}' already exists in the registry with id '${accountId}'`);
       await tx.resourceTags.put(tags.arn, tags.tags);
       this.tagCache.delete(tags.arn);
+      await emit({ type: 'repository.created', accountId, repository: name, via: opts.via ?? 'API' });
       return repository;
     });
     this.repositoryCache.set(`${accountId}/${name}`, row);
@@ -195,7 +232,7 @@ export class Registry {
    * bytes stay until garbage collection finds them unreferenced.
    */
   async deleteRepository(repo: Repository, opts: { force: boolean; arn: string }): Promise<RepositoryRow> {
-    await this.meta.transaction(async (tx) => {
+    await this.inTx(async (tx, emit) => {
       if (!opts.force && (await tx.manifests.count(repo.row.id)) > 0) {
         throw new BerthError(
           'REPOSITORY_NOT_EMPTY',
@@ -205,6 +242,7 @@ export class Registry {
       await tx.repositories.delete(repo.row.id);
       await tx.resourceTags.removeAll(opts.arn);
       this.tagCache.delete(opts.arn);
+      await emit({ type: 'repository.deleted', accountId: repo.accountId, repository: repo.name });
     });
     this.repositoryCache.delete(`${repo.accountId}/${repo.name}`);
     return repo.row;
@@ -495,7 +533,7 @@ export class Registry {
       });
     }
     const now = this.now();
-    return this.meta.transaction(async (tx) => {
+    return this.inTx(async (tx, emit) => {
       const sizes = await tx.blobs.linkedSizes(
         repo.row.id,
         parsed.blobs.map((d) => d.digest),
@@ -562,14 +600,29 @@ export class Registry {
           { digest, ...(tag !== undefined ? { tag } : {}) },
         );
       }
-      if (tag !== undefined) await this.moveTag(tx, repo, tag, digest, now);
+      const previousDigest = tag !== undefined ? await this.moveTag(tx, repo, tag, digest, now) : undefined;
+      if (created || (tag !== undefined && previousDigest !== digest)) {
+        await emit({
+          type: 'image.pushed',
+          accountId: repo.accountId,
+          repository: repo.name,
+          digest,
+          mediaType: parsed.mediaType,
+          artifactType: parsed.artifactType ?? null,
+          created,
+          ...(tag !== undefined ? { tag } : {}),
+          ...(previousDigest !== undefined && previousDigest !== digest ? { previousDigest } : {}),
+          ...(parsed.subject ? { subject: parsed.subject.digest } : {}),
+        });
+      }
       return { digest, mediaType: parsed.mediaType, created, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
     });
   }
 
-  private async moveTag(tx: MetadataStore, repo: Repository, tag: Tag, digest: Digest, now: number): Promise<void> {
+  /** Point `tag` at `digest`; returns the digest it pointed at before, if any. */
+  private async moveTag(tx: MetadataStore, repo: Repository, tag: Tag, digest: Digest, now: number): Promise<string | undefined> {
     const current = await tx.tags.get(repo.row.id, tag);
-    if (current === digest) return;
+    if (current === digest) return current;
     if (current !== undefined && isTagImmutable(repo.row, tag)) {
       throw new BerthError(
         'TAG_IMMUTABLE',
@@ -582,6 +635,7 @@ export class Registry {
       throw new BerthError('LIMIT_EXCEEDED', `manifest ${digest} already has the maximum of ${maxTags} tags`, { limit: maxTags });
     }
     await tx.tags.move(repo.row.id, tag, digest, now);
+    return current;
   }
 
   /**
@@ -591,12 +645,16 @@ export class Registry {
    */
   async deleteManifest(repo: Repository, ref: ManifestRef): Promise<void> {
     if (ref.kind === 'tag') {
-      if (!(await this.meta.tags.delete(repo.row.id, ref.tag))) {
-        throw new BerthError('MANIFEST_NOT_FOUND', `tag ${ref.tag} is not in repository ${repo.name}`, { tag: ref.tag });
-      }
+      await this.inTx(async (tx, emit) => {
+        const digest = await tx.tags.get(repo.row.id, ref.tag);
+        if (digest === undefined || !(await tx.tags.delete(repo.row.id, ref.tag))) {
+          throw new BerthError('MANIFEST_NOT_FOUND', `tag ${ref.tag} is not in repository ${repo.name}`, { tag: ref.tag });
+        }
+        await emit({ type: 'tag.deleted', accountId: repo.accountId, repository: repo.name, tag: ref.tag, digest });
+      });
       return;
     }
-    await this.meta.transaction(async (tx) => {
+    await this.inTx(async (tx, emit) => {
       const parents = await tx.manifests.parents(repo.row.id, ref.digest);
       if (parents.length > 0) {
         throw new BerthError('MANIFEST_REFERENCED', `manifest ${ref.digest} is listed by index ${parents[0]}; delete the index first`, {
@@ -604,9 +662,11 @@ export class Registry {
           index: parents[0],
         });
       }
+      const tags = (await tx.tags.forDigests(repo.row.id, [ref.digest])).get(ref.digest) ?? [];
       if (!(await tx.manifests.delete(repo.row.id, ref.digest))) {
         throw new BerthError('MANIFEST_NOT_FOUND', `manifest ${ref.digest} is not in repository ${repo.name}`, { digest: ref.digest });
       }
+      await emit({ type: 'image.deleted', accountId: repo.accountId, repository: repo.name, digest: ref.digest, tags });
     });
   }
 
@@ -618,7 +678,7 @@ export class Registry {
    * first. One transaction per id, so a failure leaves that id as it was.
    */
   async deleteImage(repo: Repository, id: ImageId): Promise<DeleteImageResult> {
-    return this.meta.transaction(async (tx): Promise<DeleteImageResult> => {
+    return this.inTx(async (tx, emit): Promise<DeleteImageResult> => {
       let digest: Digest;
       let lastTag = true;
       if (id.kind === 'tag') {
@@ -633,11 +693,14 @@ export class Registry {
       }
       if (!lastTag && id.kind === 'tag') {
         await tx.tags.delete(repo.row.id, id.tag);
+        await emit({ type: 'tag.deleted', accountId: repo.accountId, repository: repo.name, tag: id.tag, digest });
         return { ok: true, digest, manifestDeleted: false };
       }
       const parents = await tx.manifests.parents(repo.row.id, digest);
       if (parents.length > 0) return { ok: false, reason: 'referenced', index: parents[0] as Digest };
+      const tags = (await tx.tags.forDigests(repo.row.id, [digest])).get(digest) ?? [];
       await tx.manifests.delete(repo.row.id, digest);
+      await emit({ type: 'image.deleted', accountId: repo.accountId, repository: repo.name, digest, tags });
       return { ok: true, digest, manifestDeleted: true };
     });
   }
@@ -645,6 +708,7 @@ export class Registry {
   /** Note a pull of the manifest `digest` by `principalArn` (ECR lastRecordedPullTime); written in batches. */
   recordPull(repo: Repository, digest: Digest, principalArn: string): void {
     this.pulls.record({ accountId: repo.accountId, repositoryId: repo.row.id, digest, principalArn, at: this.now() });
+    this.events.emit(this.stamp({ type: 'image.pulled', accountId: repo.accountId, repository: repo.name, digest, principalArn }));
   }
 
   /** Write the pull times recorded so far now, rather than at the next interval. */

@@ -29,6 +29,11 @@ import { deleteRepositoryPolicy } from './delete-repository-policy.js';
 import { putRegistryPolicy } from './put-registry-policy.js';
 import { getRegistryPolicy } from './get-registry-policy.js';
 import { deleteRegistryPolicy } from './delete-registry-policy.js';
+import { LIFECYCLE_OPERATIONS } from './lifecycle/index.js';
+import { SCANNING_OPERATIONS } from './scanning/index.js';
+import { REPLICATION_OPERATIONS } from './replication/index.js';
+import { PULL_THROUGH_CACHE_OPERATIONS } from './cache/index.js';
+import { TEMPLATE_OPERATIONS } from './templates/index.js';
 
 /**
  * Every ECR operation berth answers, by its X-Amz-Target name. docs/compatibility.md lists all 62
@@ -67,4 +72,10 @@ export const ECR_OPERATIONS: Record<string, EcrOperation<any>> = {
   PutRegistryPolicy: putRegistryPolicy,
   GetRegistryPolicy: getRegistryPolicy,
   DeleteRegistryPolicy: deleteRegistryPolicy,
+  // The capabilities' operations, one folder each.
+  ...LIFECYCLE_OPERATIONS,
+  ...SCANNING_OPERATIONS,
+  ...REPLICATION_OPERATIONS,
+  ...PULL_THROUGH_CACHE_OPERATIONS,
+  ...TEMPLATE_OPERATIONS,
 };

@@ -17,4 +17,6 @@ export { isCollectable, type BlobGcState, type BrokenBlobReference, type Referen
 export type { UserRow } from './user-store.js';
 export type { PolicyHolder, ManagedPolicyRow, PolicyVersionRow, InlinePolicyRow, RoleRow } from './policy-store.js';
 export type { Dialect } from './migrations.js';
-export type { TagMutability } from './schema.js';
+export type { Db } from './db.js';
+export type { JobRow, EnqueueOptions, JobCounts } from './job-store.js';
+export type { TagMutability, JobState, Schema } from './schema.js';

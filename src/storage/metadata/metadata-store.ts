@@ -5,6 +5,7 @@ import { SettingsStore } from './settings-store.js';
 import { UserStore } from './user-store.js';
 import { PolicyStore } from './policy-store.js';
 import { GcStore } from './gc-store.js';
+import { JobStore } from './job-store.js';
 import type { Dialect } from './migrations.js';
 
 
@@ -104,6 +105,8 @@ export class MetadataStore {
   readonly policies: PolicyStore;
   /** Garbage collection's and fsck's walks and re-checked deletes. */
   readonly gc: GcStore;
+  /** The durable job queue and the leases of periodic tasks (src/jobs/). */
+  readonly jobs: JobStore;
 
   constructor(
     private readonly db: Db,
@@ -122,6 +125,12 @@ export class MetadataStore {
     this.users = new UserStore(db);
     this.policies = new PolicyStore(db);
     this.gc = new GcStore(db);
+    this.jobs = new JobStore(db, dialect);
+  }
+
+  /** The query builder, for a capability's own store (src/<capability>/store.ts) bound to this handle or transaction. */
+  get kysely(): Db {
+    return this.db;
   }
 
   /** Run `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */

@@ -1,4 +1,9 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { lifecycleMigration } from './migrations/0006-lifecycle.js';
+import { scanningMigration } from './migrations/0007-scanning.js';
+import { auditMigration } from './migrations/0008-audit.js';
+import { replicationMigration } from './migrations/0009-replication.js';
+import { pullThroughCacheMigration } from './migrations/0010-pull-through-cache.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -222,5 +227,45 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('manifest_references_child_digest').on('manifest_references').columns(['child_digest', 'child_kind']).execute();
       },
     },
+    '0005_jobs': {
+      async up(db: Kysely<any>) {
+        // The durable job queue (src/jobs/): background work survives restarts and, on PostgreSQL,
+        // is shared by every node (claimed with FOR UPDATE SKIP LOCKED).
+        await db.schema
+          .createTable('jobs')
+          .addColumn('id', serial, (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('dedupe_key', 'text')
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('max_attempts', 'integer', (c) => c.notNull())
+          .addColumn('run_at', 'bigint', (c) => c.notNull())
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', 'bigint')
+          .addColumn('last_error', 'text')
+          .addColumn('result', 'text')
+          .addColumn('request_id', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('jobs_ready').on('jobs').columns(['state', 'run_at']).execute();
+        await db.schema.createIndex('jobs_dedupe').on('jobs').columns(['kind', 'dedupe_key', 'state']).execute();
+        // Named leases: which node leads a periodic task, and when that task last ran.
+        await db.schema
+          .createTable('leases')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('owner', 'text')
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_run_at', 'bigint')
+          .execute();
+      },
+    },
+    '0006_lifecycle': lifecycleMigration(dialect),
+    '0007_scanning': scanningMigration(dialect),
+    '0008_audit': auditMigration(dialect),
+    '0009_replication': replicationMigration(dialect),
+    '0010_pull_through_cache': pullThroughCacheMigration(dialect),
   };
 }

@@ -90,3 +90,33 @@ export interface Schema {
 }
 
 export type TagMutability = 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE_WITH_EXCLUSION';
+
+/** Durable background work (src/jobs/). */
+export interface Schema {
+  jobs: {
+    id: Generated<number>;
+    kind: string;
+    /** At most one queued or running job per (kind, dedupe_key). */
+    dedupe_key: string | null;
+    /** JSON. */
+    payload: string;
+    state: JobState;
+    attempts: number;
+    max_attempts: number;
+    run_at: number;
+    lease_owner: string | null;
+    lease_until: number | null;
+    last_error: string | null;
+    /** JSON written by the handler when the job is done. */
+    result: string | null;
+    /** The request that caused the job, for logs and the audit trail. */
+    request_id: string | null;
+    created_at: number;
+    updated_at: number;
+    finished_at: number | null;
+  };
+  /** Leader leases of periodic tasks, and when each last ran. */
+  leases: { name: string; owner: string | null; expires_at: number; last_run_at: number | null };
+}
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed';

@@ -1,0 +1,1 @@
+export { EventBus, type RegistryEvent, type EventInput, type RepositoryCreator, type Listener, type TransactionalListener } from './bus.js';

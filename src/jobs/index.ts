@@ -1,0 +1,1 @@
+export { JobRunner, PermanentJobError, type JobHandler, type JobControl, type JobLogger, type PeriodicTask } from './runner.js';

