@@ -1,0 +1,1 @@
+export { BerthMetrics, type MetricSources } from './metrics.js';
