@@ -1,0 +1,25 @@
+import { startPostgres, type RunningPostgres } from './postgres.js';
+import { startS3, type RunningS3 } from './s3.js';
+
+/**
+ * Global setup of the PostgreSQL run (vitest.postgres.config.ts): one PostgreSQL server and one S3
+ * server for every test file, handed to the test processes through the environment (forked after
+ * this runs, they inherit it).
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  let postgres: RunningPostgres | undefined;
+  let s3: RunningS3 | undefined;
+  try {
+    postgres = await startPostgres();
+    s3 = await startS3();
+  } catch (err) {
+    await postgres?.stop();
+    throw err;
+  }
+  process.env['BERTH_TEST_PG_URL'] = postgres.adminUrl;
+  process.env['BERTH_TEST_S3_ENDPOINT'] = s3.endpoint;
+  return async () => {
+    await s3?.stop();
+    await postgres?.stop();
+  };
+}
