@@ -12,6 +12,8 @@
 //   node bench/run.js --no-ecr              everything except the ECR API part
 //   node bench/run.js --gc-only             only the garbage-collection benchmark (bench/gc.js)
 //   node bench/run.js --policy-only         only the policy-evaluation part (bench/policy.js), which every run ends with
+//   node bench/run.js --part NAME           only one capability's benchmark, bench/NAME.js (repeatable; see PARTS)
+//   node bench/run.js --capabilities        only the capabilities' benchmarks, one after another
 //
 // The large blob transfers (monolithic and chunked upload, download, the RSS-test upload) are made
 // by curl, from and to files, because Node's http client tops out below what either registry can
@@ -68,7 +70,31 @@ function usage() {
     '  --no-ecr       skip the ECR API measurements',
     '  --gc-only      only the garbage-collection benchmark of bench/gc.js (berth only)',
     '  --policy-only  only the policy-evaluation measurements of bench/policy.js (berth only), which every run ends with',
+    `  --part NAME    only bench/NAME.js, one of: ${PARTS.join(', ')} (repeatable)`,
+    '  --capabilities only the capabilities\' benchmarks (every --part), one after another',
   ].join('\n');
+}
+
+/**
+ * The capabilities' own benchmarks: standalone scripts, each printing its table and its ratio
+ * against the reference its issue names. Run in a child process each, so that one's servers and
+ * memory do not disturb the next.
+ */
+const PARTS = ['lifecycle', 'scan', 'scan-match', 'inventory', 'replication', 'cache', 'scale', 'ops'];
+
+async function runParts(parts) {
+  const { spawn } = await import('node:child_process');
+  const failed = [];
+  for (const part of parts) {
+    log('');
+    log(`== bench/${part}.js ==`);
+    const code = await new Promise((resolve) => {
+      const child = spawn(process.execPath, [new URL(`./${part}.js`, import.meta.url).pathname], { stdio: 'inherit' });
+      child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+    });
+    if (code !== 0) failed.push(part);
+  }
+  if (failed.length) throw new Error(`capability benchmarks failed: ${failed.join(', ')}`);
 }
 
 function parseArgs(argv) {
@@ -82,6 +108,14 @@ function parseArgs(argv) {
     else if (a === '--no-ecr') opts.noEcr = true;
     else if (a === '--gc-only') opts.gcOnly = true;
     else if (a === '--policy-only') opts.policyOnly = true;
+    else if (a === '--part') {
+      const part = argv[++i];
+      if (!PARTS.includes(part)) {
+        console.error(`--part takes one of ${PARTS.join(', ')}, not ${JSON.stringify(part)}`);
+        process.exit(2);
+      }
+      (opts.parts ??= []).push(part);
+    } else if (a === '--capabilities') opts.parts = [...PARTS];
     else if (a === '--only') opts.only = argv[++i];
     else if (a.startsWith('--only=')) opts.only = a.slice('--only='.length);
     else if (a === '--help' || a === '-h') {
@@ -1178,6 +1212,7 @@ function printReport(results) {
 
 // The ECR API part (bench/ecr.js) comes last, against a berth of its own; it has no distribution side.
 async function all() {
+  if (args.parts) return void (await runParts(args.parts));
   if (args.gcOnly) return void (await runGcBench({ verbose: args.verbose }));
   if (args.policyOnly) return void (await runPolicyBench({ verbose: args.verbose, quick: args.quick }));
   if (!args.ecrOnly) await main();

@@ -1,13 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Capability, CapabilityContext, Services } from './capabilities.js';
 import type { Config } from './config/index.js';
-import { BerthError, isBerthError, parseAccountId, parseRepositoryName } from './core/index.js';
+import {
+  BerthError,
+  bindRequestContext,
+  enterRequest,
+  isBerthError,
+  parseAccountId,
+  parseRepositoryName,
+  type RequestContext,
+} from './core/index.js';
 import { Authenticator, Authorizer, SecretBox, bootstrapRootCredentials, type BootstrapResult } from './iam/index.js';
 import { awsRouter } from './aws-router.js';
 import { pullThroughCacheCapability } from './cache/capability.js';
 import { ecrDoor } from './ecr/index.js';
+import { secretsDoor } from './secrets/index.js';
 import { EventBus } from './events/index.js';
 import { operationsCapability } from './events/capability.js';
 import { JobRunner } from './jobs/index.js';
@@ -19,13 +29,16 @@ import { identityPoliciesOf, queryDoor, requestPrincipalOf } from './iam-api/ind
 import { RateLimiter } from './limits/index.js';
 import { ociPlugin, sendOciError } from './oci/index.js';
 import { Registry, RegistrySettings, RepositoryPolicies } from './registry/index.js';
-import { FsBlobStore } from './storage/blobs/index.js';
-import { openSqliteMetadata, type MetadataStore } from './storage/metadata/index.js';
+import { openBlobStore, type BlobInventory, type BlobStore } from './storage/blobs/index.js';
+import { openMetadata, usesSharedDatabase, type MetadataStore } from './storage/metadata/index.js';
+import { LocalInvalidator, PgInvalidator, withClusterLock, withLeadership } from './cluster/index.js';
 
 export interface App {
   readonly server: FastifyInstance;
   readonly registry: Registry;
   readonly meta: MetadataStore;
+  /** The blob store the configuration chose (the data folder, or the S3 bucket). */
+  readonly blobs: BlobStore & BlobInventory;
   /** Garbage collection of unreferenced blobs; the server also runs it every `gc.interval`. */
   readonly gc: GarbageCollector;
   /** What the first start created: the root key, and its secret when berth generated it. */
@@ -66,13 +79,16 @@ const CAPABILITIES: readonly Capability[] = [
  */
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<App> {
   const background = opts.background ?? true;
-  const box = SecretBox.load(ensureDir(config.dataDir), config.masterKey);
-  const meta = await openSqliteMetadata(join(config.dataDir, 'metadata.db'));
-  const blobs = new FsBlobStore(config.dataDir);
-  await blobs.init();
+  const box = loadBox(config);
+  const meta = await openMetadata(config);
+  const blobs = await openBlobStore(config).catch(async (err: unknown) => {
+    await meta.close();
+    throw err;
+  });
   const accountId = parseAccountId(config.accountId);
-  const bootstrap = await bootstrapRootCredentials({
-    meta,
+  // Scale-out: nodes starting together bootstrap one at a time (the second finds the first's key).
+  const bootstrap = await withClusterLock(meta, 'bootstrap', (tx) => bootstrapRootCredentials({
+    meta: tx,
     box,
     dataDir: config.dataDir,
     accountId,
@@ -81,10 +97,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       ? { configured: { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey } }
       : {}),
     now: Date.now(),
-  });
+  }));
+  if (usesSharedDatabase(config)) await checkMasterKey(meta, box, 'the shared database');
+  // Cached repository rows, resource tags and policies: other nodes are told of changes (src/cluster/).
+  const invalidator = usesSharedDatabase(config) ? new PgInvalidator(config.databaseUrl!) : new LocalInvalidator();
+  if (invalidator instanceof PgInvalidator) await invalidator.start();
   const events = new EventBus();
   const registry = new Registry(meta, blobs, {
     events,
+    invalidator,
+    redirectBlobDownloads: config.s3?.redirect ?? false,
     createOnPush: config.createOnPush,
     maxManifestBytes: config.limits.maxManifestBytes,
     maxRepositoriesPerRegistry: config.limits.repositoriesPerRegistry,
@@ -95,7 +117,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     downloadUrlKey: box.deriveKey('berth blob-download-url v1'),
   });
   const settings = new RegistrySettings(meta);
-  const policies = new RepositoryPolicies(meta);
+  const policies = new RepositoryPolicies(meta, { invalidator });
   const auth = new Authenticator(meta, box, config.region);
   // ECR's request-rate quotas per account, in memory; both doors count against the same buckets.
   const rateLimits = config.limits.rateLimiting ? new RateLimiter(new Map(Object.entries(config.limits.rates))) : undefined;
@@ -103,7 +125,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const server = Fastify({
     logger: {
       level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-amz-security-token"]'],
+        censor: '[redacted]',
+      },
+    },
+    // One id per request, in every log line (`reqId`), in `x-request-id` and ECR's `x-amzn-RequestId`,
+    // and in the jobs the request causes. A caller's (or proxy's) own `x-request-id` is kept when it is sane.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     // Access lines are written by the onResponse hook below: one line per request, not two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -121,8 +152,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   // Requests being handled, so that shutdown can wait for those whose connections it had to cut.
   let inFlight = 0;
-  server.addHook('onRequest', (_req, _reply, done) => {
+  server.addHook('onRequest', (req, reply, done) => {
     inFlight++;
+    // currentRequest() for everything this request runs: the registry stamps events with it, jobs
+    // inherit its id. Fastify runs body parsing in the request's asynchronous context (an
+    // AsyncResource), so the handler sees it too.
+    const context: RequestContext = { requestId: req.id, sourceIp: req.ip, call: {} };
+    bindRequestContext(req.raw, context);
+    enterRequest(context);
+    reply.header('x-request-id', req.id);
     done();
   });
   server.addHook('onResponse', (_req, _reply, done) => {
@@ -180,6 +218,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     defaultAccount: accountId,
     maxManifestBytes: config.limits.maxManifestBytes,
     ...(rateLimits ? { rateLimits } : {}),
+    ...(services.pullThroughCache ? { pullThrough: services.pullThroughCache } : {}),
   });
   // ECR (JSON 1.1) and IAM/STS (Query) share `POST /`, told apart by content type.
   const ecr = ecrDoor({
@@ -195,7 +234,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     ...(rateLimits ? { rateLimits } : {}),
   });
-  await server.register(awsRouter, { doors: [ecr, queryDoor({ meta, box, auth, region: config.region, isTls: Boolean(config.tls) })] });
+  // Secrets Manager (JSON 1.1 too) is told from ECR by its X-Amz-Target prefix.
+  const secrets = services.secrets ? [secretsDoor({ secrets: services.secrets, auth, authorizer, isTls: Boolean(config.tls) })] : [];
+  await server.register(awsRouter, { doors: [ecr, queryDoor({ meta, box, auth, region: config.region, isTls: Boolean(config.tls) }), ...secrets] });
 
   // Upload sessions idle past their TTL go: at start (after a crash) and then every hour.
   const ttlMs = config.uploadTtlSeconds * 1000;
@@ -205,7 +246,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       (err) => server.log.error({ err }, 'upload sweep failed'),
     );
   const gc = new GarbageCollector(meta, blobs);
-  const gcSchedule = new GcSchedule(gc, { intervalMs: config.gc.intervalSeconds * 1000, graceMs: config.gc.graceSeconds * 1000, logger: server.log });
+  const gcSchedule = new GcSchedule(gc, {
+    intervalMs: config.gc.intervalSeconds * 1000,
+    graceMs: config.gc.graceSeconds * 1000,
+    logger: server.log,
+    // Several nodes: the one holding the advisory lock collects; the others skip that round.
+    leader: (fn) => withLeadership(meta, 'gc', fn),
+  });
   let sweeper: NodeJS.Timeout | undefined;
   if (background) {
     await sweep();
@@ -218,6 +265,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     server,
     registry,
     meta,
+    blobs,
     gc,
     bootstrap,
     jobs,
@@ -248,7 +296,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       // Handlers whose connection was cut may still be finishing a database write.
       for (let waited = 0; inFlight > 0 && waited < 2000; waited += 20) await new Promise((r) => setTimeout(r, 20));
       await registry.close();
+      await invalidator.close();
       await meta.close();
+      blobs.close?.();
     },
   };
 }
@@ -257,8 +307,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 export interface DataDir {
   readonly meta: MetadataStore;
   readonly box: SecretBox;
-  /** The blob area, for `berth gc` and `berth fsck`. */
-  readonly blobs: FsBlobStore;
+  /** The blob area (a folder or the S3 bucket), for `berth gc` and `berth fsck`. */
+  readonly blobs: BlobStore & BlobInventory;
   close(): Promise<void>;
 }
 
@@ -274,32 +324,62 @@ export interface DataDir {
  * but this command lacks), rather than sealing new secrets with another key.
  */
 export async function openDataDir(config: Config, opts: { create: boolean }): Promise<DataDir> {
-  const dbPath = join(config.dataDir, 'metadata.db');
-  const hasDb = existsSync(dbPath);
-  if (!hasDb && !opts.create) {
-    throw new Error(`no berth data in ${config.dataDir}; pass --data DIR (or BERTH_DATA_DIR) with the folder the server uses`);
-  }
-  if (hasDb && !config.masterKey && !existsSync(join(config.dataDir, 'master.key'))) {
-    throw new Error(`${config.dataDir} has a database but no master.key: set BERTH_MASTER_KEY to the key the server uses`);
-  }
-  const box = SecretBox.load(ensureDir(config.dataDir), config.masterKey);
-  const meta = await openSqliteMetadata(dbPath);
-  try {
-    for (const account of await meta.accounts.list()) {
-      const [key] = await meta.accessKeys.list(account.id, null);
-      if (!key) continue;
-      try {
-        box.open(key.secretEnc);
-      } catch {
-        throw new Error(`the master key does not open the secrets stored in ${config.dataDir}: use the server's BERTH_MASTER_KEY`);
-      }
-      break;
+  const shared = usesSharedDatabase(config);
+  if (!shared) {
+    const dbPath = join(config.dataDir, 'metadata.db');
+    const hasDb = existsSync(dbPath);
+    if (!hasDb && !opts.create) {
+      throw new Error(`no berth data in ${config.dataDir}; pass --data DIR (or BERTH_DATA_DIR) with the folder the server uses`);
     }
+    if (hasDb && !config.masterKey && !existsSync(join(config.dataDir, 'master.key'))) {
+      throw new Error(`${config.dataDir} has a database but no master.key: set BERTH_MASTER_KEY to the key the server uses`);
+    }
+  }
+  const box = loadBox(config);
+  const meta = await openMetadata(config, { applicationName: 'berth-admin' });
+  let blobs: (BlobStore & BlobInventory & { close?(): void }) | undefined;
+  try {
+    await checkMasterKey(meta, box, shared ? 'the shared database' : config.dataDir);
+    blobs = await openBlobStore(config);
   } catch (err) {
     await meta.close();
     throw err;
   }
-  return { meta, box, blobs: new FsBlobStore(config.dataDir), close: () => meta.close() };
+  const store = blobs;
+  return {
+    meta,
+    box,
+    blobs: store,
+    close: async () => {
+      await meta.close();
+      store.close?.();
+    },
+  };
+}
+
+/**
+ * The master key. With a shared database (scale-out) it must come from BERTH_MASTER_KEY, the same
+ * on every node: a key file in one node's data folder would seal secrets the others cannot open.
+ */
+function loadBox(config: Config): SecretBox {
+  if (usesSharedDatabase(config) && !config.masterKey) {
+    throw new Error('BERTH_DATABASE_URL is set (several nodes share the database): set BERTH_MASTER_KEY to the same key on every node (openssl rand -base64 32)');
+  }
+  return SecretBox.load(ensureDir(config.dataDir), config.masterKey);
+}
+
+/** Refuse a master key that does not open the stored secrets, rather than sealing new ones under another key. */
+async function checkMasterKey(meta: MetadataStore, box: SecretBox, where: string): Promise<void> {
+  for (const account of await meta.accounts.list()) {
+    const [key] = await meta.accessKeys.list(account.id, null);
+    if (!key) continue;
+    try {
+      box.open(key.secretEnc);
+    } catch {
+      throw new Error(`the master key does not open the secrets stored in ${where}: use the server's BERTH_MASTER_KEY`);
+    }
+    return;
+  }
 }
 
 /** The data folder exists before anything is written: the master key is the first file in it. */

@@ -8,6 +8,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export interface AwsDoor {
   /** The media type of this door's requests, lower case, without parameters. */
   readonly contentType: string;
+  /**
+   * For doors that share a content type (ECR and Secrets Manager both speak JSON 1.1): the
+   * `X-Amz-Target` prefix of this door's operations (`secretsmanager.`), which is checked first.
+   */
+  readonly targetPrefix?: string;
   /** Largest request body accepted, in bytes. */
   readonly bodyLimit: number;
   /** Answer the request; `req.body` is the raw body as a Buffer (SigV4 signs the exact bytes). */
@@ -29,12 +34,18 @@ export interface AwsRouterOptions {
  */
 export async function awsRouter(app: FastifyInstance, opts: AwsRouterOptions): Promise<void> {
   const { doors } = opts;
-  for (const door of doors) {
-    app.addContentTypeParser(door.contentType, { parseAs: 'buffer', bodyLimit: door.bodyLimit }, (_req, body, done) => done(null, body));
+  for (const type of new Set(doors.map((door) => door.contentType))) {
+    const bodyLimit = Math.max(...doors.filter((door) => door.contentType === type).map((door) => door.bodyLimit));
+    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
   }
   const doorFor = (req: FastifyRequest): AwsDoor => {
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string') {
+      const byTarget = doors.find((door) => door.targetPrefix !== undefined && target.startsWith(door.targetPrefix));
+      if (byTarget) return byTarget;
+    }
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    return doors.find((door) => door.contentType === type) ?? doors[0];
+    return doors.find((door) => door.contentType === type && door.targetPrefix === undefined) ?? doors.find((door) => door.contentType === type) ?? doors[0];
   };
   app.setErrorHandler((err, req, reply) => doorFor(req).sendError(reply, err));
   app.post('/', (req, reply) => doorFor(req).handle(req, reply));

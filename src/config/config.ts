@@ -40,14 +40,19 @@ export interface Config {
   };
   /** Seconds that requests in flight get to finish after SIGTERM before their connections are cut. */
   readonly shutdownTimeoutSeconds: number;
-  /** Lifecycle policies (docs/lifecycle.md): seconds between two scheduled runs of every policy. */
-  readonly lifecycle: { readonly intervalSeconds: number };
+  /**
+   * Lifecycle policies (docs/lifecycle.md): seconds between two scheduled runs of every policy, and
+   * how long a finished preview stays readable before GetLifecyclePolicyPreview reports EXPIRED.
+   */
+  readonly lifecycle: { readonly intervalSeconds: number; readonly previewTtlSeconds: number };
   /** Image scanning (docs/scanning.md). */
   readonly scan: {
     /** Decompressed bytes one layer may expand to before its scan stops (archive bombs). */
     readonly maxLayerBytes: number;
     /** Seconds one layer's reading may take. */
     readonly layerTimeoutSeconds: number;
+    /** ECR's limit of one basic scan per image per this many seconds (StartImageScan, scan on push); 0 turns it off. */
+    readonly basicScanIntervalSeconds: number;
   };
   /** The vulnerability database's sources: OSV zip or folder URLs that `berth vulndb update` reads. */
   readonly vulndb: { readonly sources: readonly string[] };
@@ -171,8 +176,10 @@ const FIELDS: readonly Field[] = [
   { path: 'gc.grace', kind: 'duration', env: 'BERTH_GC_GRACE', flag: 'gc-grace' },
   { path: 'shutdownTimeout', kind: 'duration', env: 'BERTH_SHUTDOWN_TIMEOUT' },
   { path: 'lifecycle.interval', kind: 'duration', env: 'BERTH_LIFECYCLE_INTERVAL', flag: 'lifecycle-interval' },
+  { path: 'lifecycle.previewTtl', kind: 'duration', env: 'BERTH_LIFECYCLE_PREVIEW_TTL' },
   { path: 'scan.maxLayerBytes', kind: 'integer', env: 'BERTH_SCAN_MAX_LAYER_BYTES' },
   { path: 'scan.layerTimeout', kind: 'duration', env: 'BERTH_SCAN_LAYER_TIMEOUT' },
+  { path: 'scan.basicScanInterval', kind: 'duration', env: 'BERTH_SCAN_BASIC_INTERVAL' },
   { path: 'vulndb.sources', kind: 'list', env: 'BERTH_VULNDB_SOURCES' },
   { path: 'peers', kind: 'json', env: 'BERTH_PEERS' },
   { path: 'cache.allowHttpUpstreams', kind: 'boolean', env: 'BERTH_ALLOW_HTTP_UPSTREAMS' },
@@ -210,8 +217,8 @@ const DEFAULTS = {
   uploadTtlSeconds: 7 * 24 * 3600,
   gc: { interval: 24 * 3600, grace: 24 * 3600 },
   shutdownTimeout: 30,
-  lifecycle: { interval: 24 * 3600 },
-  scan: { maxLayerBytes: 8 * 1024 ** 3, layerTimeout: 300 },
+  lifecycle: { interval: 24 * 3600, previewTtl: 24 * 3600 },
+  scan: { maxLayerBytes: 8 * 1024 ** 3, layerTimeout: 300, basicScanInterval: 24 * 3600 },
   // The public OSV exports of the ecosystems berth's inventory reads; an air-gapped site points this at a mirror.
   vulndb: {
     sources: ['Debian', 'Ubuntu', 'Alpine', 'Red Hat', 'AlmaLinux', 'Rocky Linux', 'npm', 'PyPI', 'Go', 'Maven', 'crates.io', 'RubyGems'].map(
@@ -336,10 +343,14 @@ function validate(raw: Record<string, unknown>, origin: Record<string, string>, 
     uploadTtlSeconds: raw['uploadTtlSeconds'] as number,
     gc: { intervalSeconds: gc.interval, graceSeconds: gc.grace },
     shutdownTimeoutSeconds: raw['shutdownTimeout'] as number,
-    lifecycle: { intervalSeconds: (raw['lifecycle'] as { interval: number }).interval },
+    lifecycle: {
+      intervalSeconds: (raw['lifecycle'] as { interval: number }).interval,
+      previewTtlSeconds: (raw['lifecycle'] as { previewTtl: number }).previewTtl,
+    },
     scan: {
       maxLayerBytes: (raw['scan'] as { maxLayerBytes: number }).maxLayerBytes,
       layerTimeoutSeconds: (raw['scan'] as { layerTimeout: number }).layerTimeout,
+      basicScanIntervalSeconds: (raw['scan'] as { basicScanInterval: number }).basicScanInterval,
     },
     vulndb: { sources: [...(raw['vulndb'] as { sources: string[] }).sources] },
     peers: parsePeers(raw['peers'], named('peers')),

@@ -27,7 +27,7 @@ export interface CallFacts {
   /** The repository acted on, when there is one. */
   repository?: { accountId: string; name: string };
   /** The authorization decisions taken for the call (the last one decided it). */
-  decisions?: { action: string; resource: string; effect: 'Allow' | 'Deny'; reason: string; statement?: string }[];
+  decisions?: { action: string; resource: string; effect: 'Allow' | 'Deny' | 'ImplicitDeny'; reason: string; statement?: string }[];
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

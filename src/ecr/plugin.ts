@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../capabilities.js';
-import type { AccountId } from '../core/index.js';
+import { currentRequest, type AccountId } from '../core/index.js';
 import type { Authenticator, Authorizer } from '../iam/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { Registry, RegistrySettings, RepositoryPolicies } from '../registry/index.js';
@@ -48,6 +48,9 @@ export function ecrDoor(deps: EcrDeps) {
 
 async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   reply.header('x-amzn-RequestId', req.id);
+  const request = currentRequest();
+  const call = request?.call;
+  if (call) call.door = 'ecr';
   const target = req.headers['x-amz-target'];
   if (typeof target !== 'string' || !target.startsWith(TARGET_PREFIX)) {
     throw new AwsJsonError('UnknownOperationException', 'Missing or unknown X-Amz-Target header');
@@ -55,6 +58,7 @@ async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply
   const name = target.slice(TARGET_PREFIX.length);
   const op = Object.hasOwn(ECR_OPERATIONS, name) ? ECR_OPERATIONS[name] : undefined;
   if (!op) throw new AwsJsonError('UnknownOperationException', `Unknown operation ${name.slice(0, 100)}`);
+  if (call) call.operation = name;
 
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const url = req.raw.url ?? '/';
@@ -74,6 +78,8 @@ async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply
     { requireSignedHeaders: ['x-amz-target'] },
   );
 
+  if (request) request.actor = principal.arn;
+  if (call) call.principal = principal;
   // After authentication (the quota is the caller's account's), before any work.
   deps.rateLimits?.admit(principal.accountId, name);
 
@@ -112,7 +118,11 @@ async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply
     decide: (action, resource, resourcePolicy) =>
       deps.authorizer.decide(principal, action, resource, { sourceIp: req.ip, secureTransport: deps.isTls }, { resourcePolicy }).then((d) => d.decision),
   };
+  if (call) call.params = json as Record<string, unknown>;
   const prepared = op.prepare(new Input(json as Record<string, unknown>), ctx);
+  if (call && prepared.resource.repositoryName !== undefined) {
+    call.repository = { accountId: prepared.resource.accountId, name: prepared.resource.repositoryName };
+  }
   await ctx.authorize(op.action, prepared.resource, (prepared as { requestTags?: readonly { key: string; value: string }[] }).requestTags);
   const output = await op.run(prepared, ctx);
   return reply

@@ -21,7 +21,16 @@ export class GcSchedule {
 
   constructor(
     private readonly collector: GarbageCollector,
-    private readonly opts: { intervalMs: number; graceMs: number; logger: GcLogger },
+    private readonly opts: {
+      intervalMs: number;
+      graceMs: number;
+      logger: GcLogger;
+      /**
+       * Run `fn` only if this node leads the task (scale-out: one node collects at a time, through
+       * a PostgreSQL advisory lock, src/cluster/leader.ts); `{ led: false }` skips this run.
+       */
+      leader?: (fn: () => Promise<GcReport>) => Promise<{ led: true; value: GcReport } | { led: false }>;
+    },
   ) {}
 
   start(): void {
@@ -33,10 +42,15 @@ export class GcSchedule {
   /** Run a collection now, or join the one running. Resolves with its report (undefined if it failed or was stopped). */
   runOnce(): Promise<GcReport | undefined> {
     if (this.abort.signal.aborted) return Promise.resolve(undefined);
-    this.current ??= this.collector
-      .run({ graceMs: this.opts.graceMs, signal: this.abort.signal })
+    if (this.current) return this.current;
+    const collect = () => this.collector.run({ graceMs: this.opts.graceMs, signal: this.abort.signal });
+    const led = this.opts.leader ? this.opts.leader(collect) : collect().then((value) => ({ led: true as const, value }));
+    this.current = led
       .then(
-        (report) => {
+        (outcome) => {
+          // Another node is collecting: nothing to do here this time.
+          if (!outcome.led) return undefined;
+          const report = outcome.value;
           const { removedBlobs, removedBytes, removedFiles, removedFileBytes, scannedBlobs, durationMs } = report;
           this.opts.logger.info({ job: 'gc', scannedBlobs, removedBlobs, removedBytes, removedFiles, removedFileBytes, durationMs }, 'garbage collection done');
           return report;

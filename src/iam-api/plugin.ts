@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { currentRequest } from '../core/index.js';
 import type { Authenticator, SecretBox } from '../iam/index.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { API_VERSIONS, NAMESPACES, QueryError, sendQueryError, type QueryApi } from './errors.js';
@@ -53,6 +54,13 @@ async function handleQuery(deps: QueryDeps, req: FastifyRequest, reply: FastifyR
   if (!version) throw new QueryError('MissingParameter', 'The request must contain the parameter Version.');
   const api = (Object.keys(API_VERSIONS) as QueryApi[]).find((name) => API_VERSIONS[name] === version);
   if (!api) throw new QueryError('InvalidAction', `Could not find operation ${action.slice(0, 100)} for version ${version.slice(0, 20)}`);
+  // For metrics and the audit trail (src/events/capability.ts scrubs secrets from the parameters).
+  const request = currentRequest();
+  const call = request?.call;
+  if (call) {
+    call.door = api;
+    call.params = Object.fromEntries([...form].filter(([key]) => key !== 'Action' && key !== 'Version'));
+  }
 
   const url = req.raw.url ?? '/';
   const q = url.indexOf('?');
@@ -64,7 +72,11 @@ async function handleQuery(deps: QueryDeps, req: FastifyRequest, reply: FastifyR
     { regions: api === 'iam' ? [deps.region, 'us-east-1'] : [deps.region] },
   );
 
+  if (request) request.actor = principal.arn;
+  if (call) call.principal = principal;
   const op = Object.hasOwn(APIS[api].operations, action) ? APIS[api].operations[action] : undefined;
+  // Only known names: an operation label a caller could invent would grow the metrics without bound.
+  if (call && op) call.operation = action;
   if (!op) throw new QueryError('InvalidAction', `Could not find operation ${action.slice(0, 100)} for version ${version}`);
 
   const ctx: QueryContext = {

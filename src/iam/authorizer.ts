@@ -15,6 +15,20 @@ export interface PolicySources {
   repositoryTags(accountId: string, repositoryName: string): Promise<readonly { key: string; value: string }[]>;
 }
 
+/** One decision of `Authorizer.authorize`, as its observers see it. */
+export interface AuthorizationDecision {
+  principalArn: string;
+  action: string;
+  resource: string;
+  effect: 'Allow' | 'Deny' | 'ImplicitDeny';
+  reason: string;
+  /** The statement that decided, when one did: `<policy>#<Sid or index>`. */
+  statement?: string;
+}
+
+/** Called synchronously with each decision; must not throw. */
+export type DecisionObserver = (decision: AuthorizationDecision) => void;
+
 /** What the request itself tells the conditions. */
 export interface RequestFacts {
   sourceIp?: string;
@@ -32,15 +46,25 @@ export interface RequestFacts {
  * one) that decided it.
  */
 export class Authorizer {
+  private readonly observers: DecisionObserver[] = [];
+
   constructor(
     private readonly sources: PolicySources,
     private readonly region: string,
     private readonly log?: FastifyBaseLogger,
   ) {}
 
+  /** Be told every decision `authorize` takes (the audit trail records who was allowed or denied, and why). */
+  observe(observer: DecisionObserver): void {
+    this.observers.push(observer);
+  }
+
   /** Throws ACCESS_DENIED, with AWS's wording and the reason, unless the request is allowed. */
   async authorize(principal: Principal, action: string, resource: ResourceRef, facts: RequestFacts = {}): Promise<void> {
     const { decision, ctx } = await this.decide(principal, action, resource, facts);
+    for (const observer of this.observers) {
+      observer({ principalArn: ctx.principal.arn, action, resource: ctx.resource, effect: decision.effect, reason: decision.reason, ...(decision.statement ? { statement: `${decision.statement.policy}#${decision.statement.sid ?? decision.statement.index}` } : {}) });
+    }
     if (decision.effect === 'Allow') return;
     this.log?.info({ principal: ctx.principal.arn, action, resource: ctx.resource, decision: decision.effect, reason: decision.reason, statement: decision.statement }, 'access denied');
     throw new BerthError(

@@ -13,4 +13,4 @@ export {
   type SignedRequest,
   type ParsedAuthorization,
 } from './sigv4.js';
-export { Authorizer, resourceArn, type PolicySources, type RequestFacts } from './authorizer.js';
+export { Authorizer, resourceArn, type AuthorizationDecision, type DecisionObserver, type PolicySources, type RequestFacts } from './authorizer.js';

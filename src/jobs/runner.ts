@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { currentRequest, withRequest } from '../core/index.js';
 import type { EnqueueOptions, JobRow, MetadataStore } from '../storage/metadata/index.js';
+import { withLeadership } from '../cluster/leader.js';
 
 /** The part of a pino logger the runner writes to. */
 export interface JobLogger {
@@ -98,8 +100,11 @@ export class JobRunner {
    */
   async enqueue(kind: string, payload: unknown, opts: EnqueueOptions = {}, tx?: MetadataStore): Promise<{ id: number; created: boolean }> {
     const handler = this.handlers.get(kind);
+    // A job caused by a request carries its id (its log lines and events name the request).
+    const requestId = opts.requestId ?? currentRequest()?.requestId;
     const result = await (tx ?? this.meta).jobs.enqueue(kind, payload, this.now(), {
       ...opts,
+      ...(requestId !== undefined ? { requestId } : {}),
       ...(opts.maxAttempts === undefined && handler?.maxAttempts ? { maxAttempts: handler.maxAttempts } : {}),
     });
     // A job enqueued in a transaction becomes visible at commit; the next poll (or this nudge) finds it.
@@ -174,7 +179,9 @@ export class JobRunner {
     beat.unref();
     const done = (async () => {
       try {
-        const result = await handler.run(job.payload, job, { signal: abort.signal, log: base, heartbeat });
+        const ctl: JobControl = { signal: abort.signal, log: base, heartbeat };
+        // currentRequest() in the job is the request that caused it: events it emits carry that id.
+        const result = await withRequest({ requestId: job.requestId ?? `job-${job.id}` }, () => handler.run(job.payload, job, ctl));
         await this.meta.jobs.complete(job.id, this.owner, result, this.now());
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -238,9 +245,20 @@ export class JobRunner {
     }
     if (this.stopping.signal.aborted) return false;
     const lease = `periodic:${t.name}`;
+    if (this.meta.dialect === 'postgres') {
+      // Several nodes: the leader of a task is the node holding its advisory lock, for the whole
+      // run; a node that dies mid-run loses it with its connection, so another takes over at its
+      // next tick instead of waiting for the lease to expire (src/cluster/leader.ts).
+      const outcome = await withLeadership(this.meta, lease, () => this.runLeased(t, lease, force, true));
+      return outcome.led && outcome.value;
+    }
+    return this.runLeased(t, lease, force, false);
+  }
+
+  private async runLeased(t: PeriodicTask, lease: string, force: boolean, steal: boolean): Promise<boolean> {
     // The lease outlives a run that takes long; it is renewed while the run goes on.
     const leaseMs = 5 * 60_000;
-    const taken = await this.meta.transaction((tx) => tx.jobs.acquireLease(lease, this.owner, this.now(), this.now() + leaseMs));
+    const taken = await this.meta.transaction((tx) => tx.jobs.acquireLease(lease, this.owner, this.now(), this.now() + leaseMs, { steal }));
     if (!taken) return false;
     if (!force && taken.lastRunAt !== null && this.now() - taken.lastRunAt < t.intervalMs) return false;
     const started = this.now();

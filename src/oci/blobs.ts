@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
-import { parseDigest, BerthError } from '../core/index.js';
+import { parseDigest, BerthError, isBerthError } from '../core/index.js';
 import type { BlobReader } from '../registry/index.js';
-import { openRepository, type OciCall } from './context.js';
+import { cacheAccess, openRepository, type OciCall } from './context.js';
 import type { RepoTarget } from './route.js';
 
 /** GET/HEAD/DELETE /v2/<name>/blobs/<digest> (distribution-spec v1.1, "Pulling blobs", "Deleting blobs"). */
@@ -16,7 +16,12 @@ export async function handleBlob(call: OciCall, target: RepoTarget, reference: s
   }
   if (req.method === 'HEAD') {
     const repo = await openRepository(call, target, 'ecr:BatchCheckLayerAvailability');
-    const { size } = await deps.registry.statBlob(repo, digest);
+    const { size } = await deps.registry.statBlob(repo, digest).catch(async (err: unknown) => {
+      // A layer of a pull-through cache image that is not fetched yet.
+      const cached = isBerthError(err, 'BLOB_NOT_FOUND') ? await deps.pullThrough?.statBlob(cacheAccess(call, target), repo, digest) : undefined;
+      if (!cached) throw err;
+      return cached;
+    });
     reply
       .code(200)
       .header('Content-Length', String(size))
@@ -30,13 +35,23 @@ export async function handleBlob(call: OciCall, target: RepoTarget, reference: s
   if (req.method !== 'GET') throw unsupported(req.method);
   const repo = await openRepository(call, target, 'ecr:GetDownloadUrlForLayer');
   const range = parseRangeHeader(req.headers.range);
-  const read = await deps.registry.blobReader(repo, digest, { ...(range ? { range } : {}) });
+  const read = await deps.registry.blobReader(repo, digest, { ...(range ? { range } : {}) }).catch(async (err: unknown) => {
+    // A layer of a pull-through cache image that is not fetched yet: streamed as it is fetched.
+    const filled = isBerthError(err, 'BLOB_NOT_FOUND') ? await deps.pullThrough?.openBlob(cacheAccess(call, target), repo, digest, { ...(range ? { range } : {}) }) : undefined;
+    if (!filled) throw err;
+    return filled;
+  });
   // Content-addressed: the bytes behind a digest never change.
   await sendBlob(reply, digest, read, 'max-age=31536000, immutable');
 }
 
 /** A blob response: 200 or 206 with the range, the digest headers, then the bytes (see sendBody). */
 export async function sendBlob(reply: FastifyReply, digest: string, read: BlobReader, cacheControl: string): Promise<void> {
+  if (read.location) {
+    // BERTH_S3_REDIRECT: the client fetches the bytes from the bucket (as ECR redirects to S3).
+    reply.code(307).header('Location', read.location).header('Docker-Content-Digest', digest).header('Cache-Control', 'no-store').send();
+    return;
+  }
   reply
     .header('Content-Type', 'application/octet-stream')
     .header('Docker-Content-Digest', digest)

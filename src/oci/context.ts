@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BerthError, isBerthError, type AccountId } from '../core/index.js';
+import { BerthError, isBerthError, type AccountId, type Digest, type ManifestRef, type RepositoryName } from '../core/index.js';
 import type { Authenticator, Authorizer, Principal, ResourceRef } from '../iam/index.js';
 import type { RateLimiter } from '../limits/index.js';
-import type { Registry, RegistrySettings, Repository } from '../registry/index.js';
+import type { BlobReader, Registry, RegistrySettings, Repository } from '../registry/index.js';
 import type { RepoTarget } from './route.js';
 
 export interface OciDeps {
@@ -18,6 +18,26 @@ export interface OciDeps {
   maxManifestBytes: number;
   /** ECR's request-rate quotas, counted per caller account; absent when rate limiting is off. */
   rateLimits?: RateLimiter;
+  /** The pull-through cache (src/cache/): asked on a manifest or blob pull that misses. */
+  pullThrough?: PullThroughHook;
+}
+
+/**
+ * What the OCI door asks the pull-through cache. `access.authorize` decides an action for the
+ * caller on the target repository; the cache decides which ones it needs (ECR's rules).
+ */
+export interface PullThroughHook {
+  /** Make manifest `ref` available when a cache rule covers the repository (no-op otherwise). */
+  ensureManifest(access: { authorize(action: string): Promise<void> }, accountId: AccountId, name: RepositoryName, ref: ManifestRef): Promise<void>;
+  /** A reader for a blob the repository lacks but a cached manifest references, or undefined. */
+  openBlob(access: { authorize(action: string): Promise<void> }, repo: Repository, digest: Digest, opts: { range?: { start?: number; end?: number } }): Promise<BlobReader | undefined>;
+  /** Size of such a blob (HEAD), or undefined. */
+  statBlob(access: { authorize(action: string): Promise<void> }, repo: Repository, digest: Digest): Promise<{ size: number } | undefined>;
+}
+
+/** The caller's access to the target repository, as the pull-through cache asks about it. */
+export function cacheAccess(call: OciCall, target: RepoTarget): { authorize(action: string): Promise<void> } {
+  return { authorize: (action) => authorize(call, action, { accountId: target.accountId, repositoryName: target.name }) };
 }
 
 /** What every OCI handler receives: the request, the reply, the caller, and the services. */
@@ -39,7 +59,7 @@ export async function openRepository(call: OciCall, target: RepoTarget, action: 
   try {
     return await call.deps.registry.repository(target.accountId, target.name);
   } catch (err) {
-    if (!opts.forPush || !call.deps.registry.createsOnPush || !isBerthError(err, 'REPOSITORY_NOT_FOUND')) throw err;
+    if (!opts.forPush || !isBerthError(err, 'REPOSITORY_NOT_FOUND') || !(await call.deps.registry.createsOnPushFor(target.accountId, target.name))) throw err;
     // A push that would create the repository (create-on-push) needs ecr:CreateRepository too.
     await authorize(call, 'ecr:CreateRepository', resource);
     return call.deps.registry.repository(target.accountId, target.name, opts);

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { BerthError, MANIFEST_MEDIA_TYPES, parseManifestRef, type Digest } from '../core/index.js';
 import type { ManifestRow } from '../storage/metadata/index.js';
-import { openRepository, type OciCall } from './context.js';
+import { cacheAccess, openRepository, type OciCall } from './context.js';
 import { unsupported } from './blobs.js';
 import type { RepoTarget } from './route.js';
 
@@ -12,8 +12,17 @@ export async function handleManifest(call: OciCall, target: RepoTarget, referenc
   switch (req.method) {
     case 'GET':
     case 'HEAD': {
+      // Under a pull-through cache rule, a miss (or a stale tag) is fetched from the upstream first.
+      await deps.pullThrough?.ensureManifest(cacheAccess(call, target), target.accountId, target.name, ref);
       const repo = await openRepository(call, target, 'ecr:BatchGetImage');
       const row = await deps.registry.getManifest(repo, ref);
+      // An archived image (or one being restored) is listed by ECR but not pullable: 404 (src/lifecycle/).
+      if (row.imageStatus !== undefined && row.imageStatus !== 'ACTIVE') {
+        throw new BerthError('MANIFEST_NOT_FOUND', `manifest ${row.digest} is ${row.imageStatus}; restore it with UpdateImageStorageClass before pulling it`, {
+          digest: row.digest,
+          imageStatus: row.imageStatus,
+        });
+      }
       negotiate(row, req.headers.accept);
       reply
         .code(200)

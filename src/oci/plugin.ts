@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BerthError } from '../core/index.js';
+import { BerthError, currentRequest, type CallFacts } from '../core/index.js';
+import type { Principal } from '../iam/index.js';
 import { BLOB_DOWNLOAD_PREFIX } from '../registry/index.js';
 import { handleBlob } from './blobs.js';
 import type { OciCall, OciDeps } from './context.js';
@@ -7,7 +8,7 @@ import { sendOciError } from './errors.js';
 import { handleDownload } from './download.js';
 import { handleCatalog, handleReferrers, handleTags } from './listing.js';
 import { handleManifest } from './manifests.js';
-import { parseOciPath } from './route.js';
+import { parseOciPath, type OciRoute } from './route.js';
 import { handleUpload, handleUploadStart } from './uploads.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -38,6 +39,48 @@ function rateLimitedOperation(kind: string, method: string): string | undefined 
   }
 }
 
+/** The ECR operation an OCI request is (for metrics and the audit trail), as CloudTrail names a `docker` push or pull. */
+function operationOf(kind: string, method: string): string {
+  switch (`${kind} ${method}`) {
+    case 'base GET':
+    case 'base HEAD':
+      return 'Ping';
+    case 'catalog GET':
+      return 'DescribeRepositories';
+    case 'tags GET':
+      return 'ListImages';
+    case 'referrers GET':
+      return 'ListImageReferrers';
+    case 'upload GET':
+      return 'GetUploadStatus';
+    case 'upload DELETE':
+      return 'CancelLayerUpload';
+    case 'blob DELETE':
+      return 'DeleteBlob';
+    case 'manifest DELETE':
+      return 'BatchDeleteImage';
+    default:
+      return rateLimitedOperation(kind, method) ?? `${kind} ${method}`;
+  }
+}
+
+/** Tell the request's context who called and what about, once known. */
+function noteCall(call: CallFacts, principal: Principal, route: OciRoute | undefined, method: string): void {
+  call.principal = principal;
+  if (!route) return;
+  call.operation = operationOf(route.kind, method);
+  if ('target' in route) {
+    call.repository = { accountId: route.target.accountId, name: route.target.name };
+    const params: Record<string, unknown> = { registryId: route.target.accountId, repositoryName: route.target.name };
+    if (route.kind === 'manifest' || route.kind === 'referrers') {
+      if (route.reference.includes(':')) params['imageDigest'] = route.reference;
+      else params['imageTag'] = route.reference;
+    } else if (route.kind === 'blob') params['layerDigest'] = route.reference;
+    else if (route.kind === 'upload') params['uploadId'] = route.id;
+    call.params = params;
+  }
+}
+
 /**
  * The OCI Distribution API (distribution-spec v1.1) under `/v2/`. One wildcard route: repository
  * names contain slashes, so the path is split by `parseOciPath` rather than by the router.
@@ -55,32 +98,37 @@ export async function ociPlugin(app: FastifyInstance, deps: OciDeps): Promise<vo
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const request = currentRequest();
+    const call = request?.call;
+    if (call) call.door = 'oci';
     // Authenticate before parsing the path: an anonymous caller learns nothing, not even name rules.
     const principal = await deps.auth.authenticate(req.headers.authorization);
     const route = parseOciPath(path, req.headers.host, deps.defaultAccount);
+    if (request) request.actor = principal.arn;
+    if (call) noteCall(call, principal, route, req.method);
     if (!route) throw new BerthError('UNSUPPORTED', `no OCI endpoint at ${path.slice(0, 200)}`);
     if (deps.rateLimits) {
       const operation = rateLimitedOperation(route.kind, req.method);
       if (operation) deps.rateLimits.admit(principal.accountId, operation);
     }
-    const call: OciCall = { req, reply, principal, deps, query };
+    const ociCall: OciCall = { req, reply, principal, deps, query };
     switch (route.kind) {
       case 'base':
         return reply.code(200).type('application/json').send('{}');
       case 'catalog':
-        return handleCatalog(call);
+        return handleCatalog(ociCall);
       case 'uploads':
-        return handleUploadStart(call, route.target);
+        return handleUploadStart(ociCall, route.target);
       case 'upload':
-        return handleUpload(call, route.target, route.id);
+        return handleUpload(ociCall, route.target, route.id);
       case 'blob':
-        return handleBlob(call, route.target, route.reference);
+        return handleBlob(ociCall, route.target, route.reference);
       case 'manifest':
-        return handleManifest(call, route.target, route.reference);
+        return handleManifest(ociCall, route.target, route.reference);
       case 'tags':
-        return handleTags(call, route.target);
+        return handleTags(ociCall, route.target);
       case 'referrers':
-        return handleReferrers(call, route.target, route.reference);
+        return handleReferrers(ociCall, route.target, route.reference);
     }
   };
   app.route({ method: [...METHODS], url: '/v2', handler });

@@ -1,8 +1,8 @@
 import type { Digest, Tag } from '../core/index.js';
-import type { ImageIdRow, ManifestInfo, ManifestRow, MetadataStore, TagStatus } from '../storage/metadata/index.js';
+import type { ImageIdRow, ImageStatusFilter, ManifestInfo, ManifestRow, MetadataStore, TagStatus } from '../storage/metadata/index.js';
 import type { Repository } from './registry.js';
 
-export type { TagStatus };
+export type { TagStatus, ImageStatusFilter };
 
 /** An image as ECR names one: by digest, or by tag (with its digest too, the tag must point at it). */
 export type ImageId = { kind: 'digest'; digest: Digest } | { kind: 'tag'; tag: Tag; digest?: Digest };
@@ -51,13 +51,16 @@ export class ImageInventory {
     return this.withTags(repo, await this.meta.manifests.infos(repo.row.id, digests));
   }
 
-  /** A page of images in digest order, after the digest `after`. */
-  async describePage(repo: Repository, page: { after?: string; limit: number; tagStatus: TagStatus }): Promise<ImageInfo[]> {
+  /** A page of images in digest order, after the digest `after`; `imageStatus` (ECR's filter) narrows by archive state. */
+  async describePage(repo: Repository, page: { after?: string; limit: number; tagStatus: TagStatus; imageStatus?: ImageStatusFilter }): Promise<ImageInfo[]> {
     return this.withTags(repo, await this.meta.manifests.infoPage(repo.row.id, page));
   }
 
   /** A page of (digest, tag) pairs, plus one pair with a null tag per untagged manifest. */
-  async idPage(repo: Repository, page: { after?: { digest: string; tag: string }; limit: number; tagStatus: TagStatus }): Promise<ImageIdRow[]> {
+  async idPage(
+    repo: Repository,
+    page: { after?: { digest: string; tag: string }; limit: number; tagStatus: TagStatus; imageStatus?: ImageStatusFilter },
+  ): Promise<ImageIdRow[]> {
     return this.meta.manifests.imageIdPage(repo.row.id, page);
   }
 

@@ -8,7 +8,7 @@ export {
   type DeleteImageResult,
   type ReferrersIndex,
 } from './registry.js';
-export { ImageInventory, type ImageId, type ImageLookup, type ImageInfo, type TagStatus } from './images.js';
+export { ImageInventory, type ImageId, type ImageLookup, type ImageInfo, type TagStatus, type ImageStatusFilter } from './images.js';
 export { BLOB_DOWNLOAD_PREFIX } from './download-url.js';
 export { parseManifest, type Descriptor, type ParsedManifest } from './manifest.js';
 export {

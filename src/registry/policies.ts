@@ -2,6 +2,7 @@ import { BerthError, type AccountId } from '../core/index.js';
 import { parsePolicy, type PolicyDocument } from '../iam/policy/index.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import type { Repository } from './registry.js';
+import { LocalInvalidator, type CacheInvalidator } from '../cluster/index.js';
 
 /** ECR's limit on repository and registry policy text (SetRepositoryPolicy, PutRegistryPolicy `policyText`). */
 export const MAX_POLICY_LENGTH = 10_240;
@@ -75,6 +76,8 @@ export interface RepositoryPoliciesOptions {
   /** Cached entries per kind; past this the cache starts over. Default 10,000. */
   maxEntries?: number;
   now?: () => number;
+  /** Tells the other nodes sharing the database to drop a changed policy at once (src/cluster/); the TTL bounds staleness if a notification is lost. */
+  invalidator?: CacheInvalidator;
 }
 
 interface Entry {
@@ -89,7 +92,8 @@ interface Entry {
  * Caching: parsed documents (and the absence of one, the common case) are kept per repository id
  * and per account for `ttlMs`. Set/Delete through this object drop the entry in this process, so
  * the next request here sees the change; other nodes sharing the database see it when their entry
- * expires (at most `ttlMs`, 5 s by default). TODO(#9): cross-node invalidation.
+ * expires (at most `ttlMs`, 5 s by default), or at once on PostgreSQL, where `invalidator` tells
+ * them (LISTEN/NOTIFY, src/cluster/).
  *
  * Entries hold the load's promise, so concurrent misses share one read, and an invalidation that
  * lands while a read is in flight discards that read's result rather than letting it refill the
@@ -110,7 +114,12 @@ export class RepositoryPolicies {
     this.ttlMs = opts.ttlMs ?? DEFAULT_TTL_MS;
     this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.now = opts.now ?? Date.now;
+    this.invalidator = opts.invalidator ?? new LocalInvalidator();
+    this.invalidator.on('repository-policy', (id) => (id === undefined ? this.repositories.clear() : this.repositories.delete(Number(id))));
+    this.invalidator.on('registry-policy', (account) => (account === undefined ? this.registries.clear() : this.registries.delete(account)));
   }
+
+  private readonly invalidator: CacheInvalidator;
 
   /**
    * The repository's policy, parsed, or undefined when it has none. Cheap on a hit (one map
@@ -143,7 +152,7 @@ export class RepositoryPolicies {
     try {
       await this.meta.policies.putRepositoryPolicy(repo.row.id, doc.text, this.now());
     } finally {
-      this.repositories.delete(repo.row.id);
+      this.invalidator.invalidate('repository-policy', String(repo.row.id));
     }
   }
 
@@ -152,7 +161,7 @@ export class RepositoryPolicies {
     try {
       return await this.meta.policies.deleteRepositoryPolicy(repo.row.id);
     } finally {
-      this.repositories.delete(repo.row.id);
+      this.invalidator.invalidate('repository-policy', String(repo.row.id));
     }
   }
 
@@ -166,7 +175,7 @@ export class RepositoryPolicies {
     try {
       await this.meta.policies.putRegistryPolicy(accountId, doc.text, this.now());
     } finally {
-      this.registries.delete(accountId);
+      this.invalidator.invalidate('registry-policy', accountId);
     }
   }
 
@@ -175,7 +184,7 @@ export class RepositoryPolicies {
     try {
       return await this.meta.policies.deleteRegistryPolicy(accountId);
     } finally {
-      this.registries.delete(accountId);
+      this.invalidator.invalidate('registry-policy', accountId);
     }
   }
 

@@ -19,6 +19,7 @@ import { DownloadUrlSigner } from './download-url.js';
 import { ImageInventory, type ImageId } from './images.js';
 import { parseManifest, type Descriptor } from './manifest.js';
 import { PullRecorder } from './pull-recorder.js';
+import { LocalInvalidator, type CacheInvalidator } from '../cluster/index.js';
 
 export interface RegistryOptions {
   /** A push to a missing repository creates it. */
@@ -40,6 +41,13 @@ export interface RegistryOptions {
   maxLayerPartsPerUpload?: number;
   /** Where the registry reports pushes, deletes and pulls; a private bus when absent. */
   events?: EventBus;
+  /**
+   * Tells the other nodes sharing the database to drop their cached repository rows and resource
+   * tags after a change here (PostgreSQL LISTEN/NOTIFY, src/cluster/); one node when absent.
+   */
+  invalidator?: CacheInvalidator;
+  /** Answer blob downloads with a redirect to the blob store's presigned URL when it has one (BERTH_S3_REDIRECT). */
+  redirectBlobDownloads?: boolean;
   now?: () => number;
 }
 
@@ -51,6 +59,12 @@ export interface PutManifestOptions {
   refuseUnchanged?: boolean;
   /** A manifest without its own `mediaType` needs `contentType` (ECR's imageManifestMediaType). */
   requireMediaType?: boolean;
+  /**
+   * Blobs the manifest references may be absent: the pull-through cache stores an upstream
+   * manifest first and fetches each blob when it is first pulled (src/cache/). Sizes of the
+   * blobs that are present are still checked.
+   */
+  blobsPending?: boolean;
 }
 
 /** How one ECR BatchDeleteImage id went. */
@@ -69,6 +83,8 @@ export interface Repository {
 export interface BlobReader {
   size: number;
   range?: ByteRange;
+  /** A presigned URL of the blob store to redirect the client to instead of sending the bytes (BERTH_S3_REDIRECT). */
+  location?: string;
   writeTo: (sink: (chunk: Buffer) => Promise<void>, signal?: AbortSignal) => Promise<void>;
 }
 
@@ -112,6 +128,36 @@ export class Registry {
     this.pulls = new PullRecorder(meta, { flushIntervalMs: options.pullFlushIntervalMs ?? 5000 });
     this.downloads = new DownloadUrlSigner(options.downloadUrlKey);
     this.events = options.events ?? new EventBus();
+    this.invalidator = options.invalidator ?? new LocalInvalidator();
+    this.invalidator.on('repository', (key) => (key === undefined ? this.repositoryCache.clear() : this.repositoryCache.delete(key)));
+    this.invalidator.on('resource-tags', (arn) => (arn === undefined ? this.tagCache.clear() : this.tagCache.delete(arn)));
+  }
+
+  private readonly invalidator: CacheInvalidator;
+
+  /** Drop a cached repository row here and on every other node. */
+  private forgetRepository(accountId: string, name: string): void {
+    this.invalidator.invalidate('repository', `${accountId}/${name}`);
+  }
+
+  /** Drop a resource's cached tags here and on every other node. */
+  private forgetTags(arn: string): void {
+    this.invalidator.invalidate('resource-tags', arn);
+  }
+
+  /**
+   * First in every transaction that changes a repository's manifests or tags: serializes them per
+   * repository on PostgreSQL (see MetadataStore.lockRepository), and fails cleanly when another
+   * node deleted the repository since this one cached its row. Returns the repository with its
+   * row as locked (settings such as tag immutability as they are now, not as cached).
+   */
+  private async lockRepository(tx: MetadataStore, repo: Repository): Promise<Repository> {
+    const row = await tx.lockRepository(repo.row.id);
+    if (row) return row === repo.row ? repo : { ...repo, row };
+    this.forgetRepository(repo.accountId, repo.name);
+    throw new BerthError('REPOSITORY_NOT_FOUND', `The repository with name '${repo.name}' does not exist in the registry with id '${repo.accountId}'`, {
+      name: repo.name,
+    });
   }
 
   /**
@@ -155,6 +201,21 @@ export class Registry {
     return this.options.createOnPush;
   }
 
+  /**
+   * Whether a push to the missing repository `name` creates it: the deployment's create-on-push
+   * setting, or a repository creation template with CREATE_ON_PUSH that matches (src/templates/).
+   */
+  async createsOnPushFor(accountId: AccountId, name: RepositoryName): Promise<boolean> {
+    return this.options.createOnPush || ((await this.createOnPushMatcher?.(accountId, name)) ?? false);
+  }
+
+  /** Set by the templates capability: whether a CREATE_ON_PUSH template covers a repository name. */
+  setCreateOnPushMatcher(matcher: (accountId: AccountId, name: RepositoryName) => Promise<boolean>): void {
+    this.createOnPushMatcher = matcher;
+  }
+
+  private createOnPushMatcher?: (accountId: AccountId, name: RepositoryName) => Promise<boolean>;
+
   // ---- repositories ------------------------------------------------------------------------
 
   /**
@@ -164,15 +225,17 @@ export class Registry {
   async repository(accountId: AccountId, name: RepositoryName, opts: { forPush?: boolean } = {}): Promise<Repository> {
     const key = `${accountId}/${name}`;
     let row = this.repositoryCache.get(key) ?? (await this.meta.repositories.get(accountId, name));
-    if (!row && opts.forPush && this.options.createOnPush) {
+    if (!row && opts.forPush && (await this.createsOnPushFor(accountId, name))) {
       row = await this.inTx(async (tx, emit) => {
         await tx.accounts.ensure(accountId, this.now());
         const existing = await tx.repositories.get(accountId, name);
         if (existing) return existing;
         await this.checkRepositoryQuota(tx, accountId);
-        const created = (await tx.repositories.create(accountId, name, this.now())).repository;
-        await emit({ type: 'repository.created', accountId, repository: name, via: 'CREATE_ON_PUSH' });
-        return created;
+        // Another node's push may have created it meanwhile (PostgreSQL): then it is not ours to announce.
+        const { repository: created, created: isNew } = await tx.repositories.create(accountId, name, this.now());
+        if (isNew) await emit({ type: 'repository.created', accountId, repository: name, via: 'CREATE_ON_PUSH' });
+        // Transactional listeners may have shaped it (a repository creation template): read it back.
+        return (await tx.repositories.get(accountId, name)) ?? created;
       });
     }
     if (!row) {
@@ -185,7 +248,7 @@ export class Registry {
   /** Change a repository's settings; returns the repository as it is afterwards. */
   async updateRepository(repo: Repository, settings: Partial<RepositorySettings>): Promise<Repository> {
     await this.meta.repositories.update(repo.row.id, settings);
-    this.repositoryCache.delete(`${repo.accountId}/${repo.name}`);
+    this.forgetRepository(repo.accountId, repo.name);
     return this.repository(repo.accountId, repo.name);
   }
 
@@ -206,7 +269,7 @@ export class Registry {
       const { repository, created } = await tx.repositories.create(accountId, name, this.now(), settings);
       if (!created) throw new BerthError('REPOSITORY_EXISTS', `The repository with name '${name}' already exists in the registry with id '${accountId}'`);
       await tx.resourceTags.put(tags.arn, tags.tags);
-      this.tagCache.delete(tags.arn);
+      this.forgetTags(tags.arn);
       await emit({ type: 'repository.created', accountId, repository: name, via: opts.via ?? 'API' });
       return repository;
     });
@@ -216,6 +279,8 @@ export class Registry {
 
   /** ECR's repositories-per-registry quota, checked in the transaction that creates one. */
   private async checkRepositoryQuota(tx: MetadataStore, accountId: AccountId): Promise<void> {
+    // Creations racing on other nodes count one after the other (PostgreSQL).
+    await tx.lock(`repositories:${accountId}`);
     const max = this.options.maxRepositoriesPerRegistry ?? 100_000;
     if ((await tx.repositories.count(accountId)) >= max) {
       throw new BerthError(
@@ -233,6 +298,7 @@ export class Registry {
    */
   async deleteRepository(repo: Repository, opts: { force: boolean; arn: string }): Promise<RepositoryRow> {
     await this.inTx(async (tx, emit) => {
+      await this.lockRepository(tx, repo);
       if (!opts.force && (await tx.manifests.count(repo.row.id)) > 0) {
         throw new BerthError(
           'REPOSITORY_NOT_EMPTY',
@@ -241,10 +307,10 @@ export class Registry {
       }
       await tx.repositories.delete(repo.row.id);
       await tx.resourceTags.removeAll(opts.arn);
-      this.tagCache.delete(opts.arn);
       await emit({ type: 'repository.deleted', accountId: repo.accountId, repository: repo.name });
     });
-    this.repositoryCache.delete(`${repo.accountId}/${repo.name}`);
+    this.forgetRepository(repo.accountId, repo.name);
+    this.forgetTags(opts.arn);
     return repo.row;
   }
 
@@ -266,7 +332,7 @@ export class Registry {
   /**
    * A resource's tags. The authorizer reads them on every request for `ecr:ResourceTag/*`
    * conditions, so they are cached for a few seconds; changes through this process drop the entry
-   * at once. TODO(#9): other nodes see a change once the entry expires.
+   * at once, and other nodes when the notification arrives (src/cluster/), at worst once it expires.
    */
   async resourceTags(arn: string): Promise<{ key: string; value: string }[]> {
     const now = this.now();
@@ -286,12 +352,17 @@ export class Registry {
       if (existing.size > limit) throw new BerthError('TOO_MANY_TAGS', `A resource can have at most ${limit} tags; this request would leave ${existing.size}`);
       await tx.resourceTags.put(arn, tags);
     });
-    this.tagCache.delete(arn);
+    this.forgetTags(arn);
+  }
+
+  /** Drop a resource's cached tags (they were written in another component's transaction: a creation template). */
+  forgetResourceTags(arn: string): void {
+    this.forgetTags(arn);
   }
 
   async untagResource(arn: string, keys: readonly string[]): Promise<void> {
     await this.meta.resourceTags.remove(arn, keys);
-    this.tagCache.delete(arn);
+    this.forgetTags(arn);
   }
 
   async listRepositories(accountId: AccountId, page: { after?: string; limit: number }): Promise<string[]> {
@@ -349,8 +420,12 @@ export class Registry {
   async blobReader(repo: Repository, digest: Digest, opts: { range?: { start?: number; end?: number } } = {}): Promise<BlobReader> {
     const { size } = await this.statBlob(repo, digest);
     const range = opts.range ? resolveRange(opts.range, size) : undefined;
+    // As ECR sends layer downloads to S3: whole-blob reads go to a presigned URL when configured.
+    const location =
+      this.options.redirectBlobDownloads && !range && this.blobs.presign ? await this.blobs.presign(digest, REDIRECT_TTL_SECONDS) : undefined;
     return {
       size,
+      ...(location ? { location } : {}),
       ...(range ? { range } : {}),
       writeTo: (sink, signal) => this.blobs.writeTo(digest, sink, { ...(range ? { range } : {}), ...(signal ? { signal } : {}) }),
     };
@@ -369,7 +444,7 @@ export class Registry {
     // One transaction: garbage collection re-checks links under the same lock, so it either sees
     // the new link (and keeps the blob) or has already removed the row (and the mount finds nothing).
     return this.meta.transaction(async (tx) => {
-      await tx.gc.lockBlobs();
+      await tx.gc.lockBlobsShared();
       const size = await tx.blobs.linkedSize(source.row.id, digest);
       if (size === undefined || !(await this.blobs.stat(digest))) return undefined;
       await tx.blobs.link(target.row.id, digest, this.now());
@@ -421,7 +496,7 @@ export class Registry {
     const uploadId = await this.ownUpload(repo, id);
     return this.blobs.commit(uploadId, digest, async (published) => {
       await this.meta.transaction(async (tx) => {
-        await tx.gc.lockBlobs();
+        await tx.gc.lockBlobsShared();
         await published.ensure();
         const now = this.now();
         await tx.blobs.record(digest, published.size, now);
@@ -534,12 +609,17 @@ export class Registry {
     }
     const now = this.now();
     return this.inTx(async (tx, emit) => {
+      // Pushes, tag moves and deletes of this repository one at a time; garbage collection's
+      // deletions wait for the push (or it for them) so it never sees a half-checked manifest.
+      const locked = await this.lockRepository(tx, repo);
+      await tx.gc.lockBlobsShared();
       const sizes = await tx.blobs.linkedSizes(
         repo.row.id,
         parsed.blobs.map((d) => d.digest),
       );
       for (const blob of parsed.blobs) {
         const size = sizes.get(blob.digest);
+        if (size === undefined && opts.blobsPending) continue;
         if (size === undefined) {
           throw new BerthError('MANIFEST_BLOB_UNKNOWN', `blob ${blob.digest} is not in repository ${repo.name}; push it before the manifest`, {
             digest: blob.digest,
@@ -600,7 +680,7 @@ export class Registry {
           { digest, ...(tag !== undefined ? { tag } : {}) },
         );
       }
-      const previousDigest = tag !== undefined ? await this.moveTag(tx, repo, tag, digest, now) : undefined;
+      const previousDigest = tag !== undefined ? await this.moveTag(tx, locked, tag, digest, now) : undefined;
       if (created || (tag !== undefined && previousDigest !== digest)) {
         await emit({
           type: 'image.pushed',
@@ -646,6 +726,7 @@ export class Registry {
   async deleteManifest(repo: Repository, ref: ManifestRef): Promise<void> {
     if (ref.kind === 'tag') {
       await this.inTx(async (tx, emit) => {
+        await this.lockRepository(tx, repo);
         const digest = await tx.tags.get(repo.row.id, ref.tag);
         if (digest === undefined || !(await tx.tags.delete(repo.row.id, ref.tag))) {
           throw new BerthError('MANIFEST_NOT_FOUND', `tag ${ref.tag} is not in repository ${repo.name}`, { tag: ref.tag });
@@ -655,6 +736,7 @@ export class Registry {
       return;
     }
     await this.inTx(async (tx, emit) => {
+      await this.lockRepository(tx, repo);
       const parents = await tx.manifests.parents(repo.row.id, ref.digest);
       if (parents.length > 0) {
         throw new BerthError('MANIFEST_REFERENCED', `manifest ${ref.digest} is listed by index ${parents[0]}; delete the index first`, {
@@ -679,6 +761,7 @@ export class Registry {
    */
   async deleteImage(repo: Repository, id: ImageId): Promise<DeleteImageResult> {
     return this.inTx(async (tx, emit): Promise<DeleteImageResult> => {
+      await this.lockRepository(tx, repo);
       let digest: Digest;
       let lastTag = true;
       if (id.kind === 'tag') {
@@ -761,6 +844,8 @@ export function wildcardMatch(pattern: string, value: string): boolean {
 }
 
 const TAG_CACHE_TTL_MS = 5_000;
+/** How long a presigned blob URL of a redirected download works (ECR's are valid for an hour). */
+const REDIRECT_TTL_SECONDS = 3600;
 
 function blobUnknown(digest: Digest): BerthError {
   return new BerthError('BLOB_NOT_FOUND', `blob ${digest} is not in this repository`, { digest });

@@ -82,6 +82,8 @@ export class RegistrySettings {
    */
   async addPullTimeExclusion(accountId: AccountId, principalArn: string, now: number): Promise<PullTimeExclusion | undefined> {
     return this.meta.transaction(async (tx) => {
+      // Counted after the insert: registrations racing on other nodes wait here (PostgreSQL).
+      await tx.lock(`pull-time-exclusions:${accountId}`);
       if (!(await tx.settings.addPullTimeExclusion(accountId, principalArn, now))) return undefined;
       // Counted after the insert: a duplicate at the limit is reported as a duplicate, not as the limit.
       if ((await tx.settings.countPullTimeExclusions(accountId)) > MAX_PULL_TIME_EXCLUSIONS) {

@@ -35,7 +35,7 @@ function fsck(args: readonly string[] = []): Promise<{ code: number; stdout: str
     execFile(
       process.execPath,
       [BERTH_BIN, 'fsck', ...args],
-      { cwd: PROJECT_ROOT, env: { ...env, BERTH_DATA_DIR: server.dataDir }, timeout: 60_000, encoding: 'utf8' },
+      { cwd: PROJECT_ROOT, env: { ...env, ...server.storageEnv, BERTH_DATA_DIR: server.dataDir }, timeout: 60_000, encoding: 'utf8' },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
     );
   });

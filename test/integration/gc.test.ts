@@ -16,7 +16,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkIntegrity } from '../../src/gc/index.js';
-import { FsBlobStore } from '../../src/storage/blobs/index.js';
 import { BERTH_BIN, PROJECT_ROOT } from '../helpers/berth-process.js';
 import { OciTestClient, sha256 } from '../helpers/oci-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -52,7 +51,7 @@ function berthCli(server: TestServer, args: readonly string[]): Promise<{ code: 
     execFile(
       process.execPath,
       [BERTH_BIN, ...args],
-      { cwd: PROJECT_ROOT, env: { ...env, BERTH_DATA_DIR: server.dataDir, BERTH_LOG_LEVEL: 'silent' }, timeout: 60_000, encoding: 'utf8', maxBuffer: 64 << 20 },
+      { cwd: PROJECT_ROOT, env: { ...env, ...server.storageEnv, BERTH_DATA_DIR: server.dataDir, BERTH_LOG_LEVEL: 'silent' }, timeout: 60_000, encoding: 'utf8', maxBuffer: 64 << 20 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
     );
   });
@@ -136,8 +135,8 @@ describe('garbage collection', () => {
     for (const b of deleted.blobs) expect(await blobStatus(c, 'gc/release', b.digest)).toBe(404);
     for (const b of untagged.blobs) expect(await blobStatus(c, 'gc/release', b.digest)).toBe(200);
     expect((await c.request('GET', `/v2/gc/release/manifests/${untagged.digest}`)).status).toBe(200);
-    // The bytes are gone from the disk, not only from the repository.
-    const store = new FsBlobStore(server.dataDir);
+    // The bytes are gone from the disk (or the bucket), not only from the repository.
+    const store = server.app.blobs;
     for (const b of deleted.blobs) expect(await store.stat(b.digest as never)).toBeUndefined();
   });
 
@@ -272,7 +271,7 @@ describe('garbage collection', () => {
       expect(Buffer.from(await got.arrayBuffer()).equals(m.body)).toBe(true);
       for (const b of m.blobs) expect(await blobStatus(c, repo, b.digest), `blob ${b.digest} of kept ${m.digest}`).toBe(200);
     }
-    const fsck = await checkIntegrity(server.app.meta, new FsBlobStore(server.dataDir), { graceMs: HOUR });
+    const fsck = await checkIntegrity(server.app.meta, server.app.blobs, { graceMs: HOUR });
     expect(fsck.findings).toEqual([]);
     expect(fsck.problems).toBe(0);
     console.log(`gc race: ${JSON.stringify(stats)}`);

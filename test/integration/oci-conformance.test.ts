@@ -177,9 +177,13 @@ describe('pushing blobs', () => {
   it('sweeps sessions idle past the TTL, and keeps younger ones', async () => {
     const old = (await oci.request('POST', '/v2/push/sweep/blobs/uploads/')).headers.get('location')!;
     await oci.request('PATCH', old, { body: randomBytes(10) });
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    // The old session was last used at least 300 ms before `beforeYoung`, the young one after it:
+    // a TTL of (time since beforeYoung) + 150 ms lies between their idle times however slow the
+    // machine is between here and the sweep.
+    const beforeYoung = Date.now();
     const young = (await oci.request('POST', '/v2/push/sweep/blobs/uploads/')).headers.get('location')!;
-    const { removed } = await server.app.registry.sweepUploads(25);
+    const { removed } = await server.app.registry.sweepUploads(Date.now() - beforeYoung + 150);
     expect(removed).toBeGreaterThanOrEqual(1);
     expect((await oci.request('GET', old)).status).toBe(404);
     expect((await oci.request('GET', young)).status).toBe(204);

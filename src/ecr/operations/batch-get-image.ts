@@ -51,6 +51,14 @@ export const batchGetImage = operation({
       const row = manifests.get(lookup.digest);
       // Deleted between the two reads: as if it had never been there.
       if (!row) return void failures.push(lookupFailure(r.raw, { ok: false, reason: 'not-found' }));
+      // Archived (or being restored) images are listed but not served (src/lifecycle/): restore first.
+      if (row.imageStatus !== undefined && row.imageStatus !== 'ACTIVE') {
+        return void failures.push({
+          imageId: r.raw,
+          failureCode: 'ImageInaccessible',
+          failureReason: `The image is ${row.imageStatus}; restore it with UpdateImageStorageClass (targetStorageClass STANDARD) before pulling it`,
+        });
+      }
       if (accepted && !accepted.has(row.mediaType)) {
         return void failures.push({
           imageId: r.raw,

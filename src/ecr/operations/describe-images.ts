@@ -1,6 +1,6 @@
 import { BerthError, isDigest, type Digest } from '../../core/index.js';
-import type { ImageInfo } from '../../registry/index.js';
-import { epochSeconds, operation } from '../operation.js';
+import type { ImageInfo, Repository } from '../../registry/index.js';
+import { epochSeconds, operation, type EcrContext } from '../operation.js';
 import { decodeNextToken, encodeNextToken, invalid } from '../validate.js';
 import { describeImageId, readImageFilter, readImageIds } from './image-inputs.js';
 
@@ -52,23 +52,61 @@ export const describeImages = operation({
       // In the order asked, one detail per digest however many ids named it.
       const byDigest = new Map((await ctx.registry.images.describe(repo, digests)).map((info) => [info.digest, info]));
       return {
-        imageDetails: digests.flatMap((d) => {
-          const info = byDigest.get(d);
-          return info ? [detail(info)] : [];
-        }),
+        imageDetails: await withScanSummaries(
+          ctx,
+          repo,
+          digests.flatMap((d) => {
+            const info = byDigest.get(d);
+            return info ? [detail(info)] : [];
+          }),
+        ),
       };
     }
-    if (filter.matchesNothing) return { imageDetails: [] };
-    const rows = await ctx.registry.images.describePage(repo, { ...(after !== undefined ? { after } : {}), limit: maxResults + 1, tagStatus: filter.tagStatus });
+    const rows = await ctx.registry.images.describePage(repo, {
+      ...(after !== undefined ? { after } : {}),
+      limit: maxResults + 1,
+      tagStatus: filter.tagStatus,
+      imageStatus: filter.imageStatus,
+    });
     const page = rows.slice(0, maxResults);
     return {
-      imageDetails: page.map(detail),
+      imageDetails: await withScanSummaries(ctx, repo, page.map(detail)),
       ...(rows.length > maxResults ? { nextToken: encodeNextToken(page[page.length - 1]!.digest) } : {}),
     };
   },
 });
 
-/** ECR's ImageDetail. berth has no archive storage class, so every image is ACTIVE. */
+/**
+ * The scan status and findings summary of each scanned image (src/scan/). ECR's AWS_NATIVE engine
+ * leaves them out; berth fills them, which clients that read them (the console, older SDK
+ * examples) expect. An image never scanned has neither.
+ */
+async function withScanSummaries<T extends { imageDigest: string }>(ctx: EcrContext, repo: Repository, details: T[]): Promise<T[]> {
+  const scans = await ctx.services.scanning?.summaries(
+    repo,
+    details.map((d) => d.imageDigest),
+  );
+  if (!scans || scans.size === 0) return details;
+  return details.map((d) => {
+    const scan = scans.get(d.imageDigest);
+    if (!scan) return d;
+    return {
+      ...d,
+      imageScanStatus: { status: scan.status, description: scan.description },
+      ...(scan.completedAt !== null && (scan.status === 'COMPLETE' || scan.status === 'ACTIVE')
+        ? {
+            imageScanFindingsSummary: {
+              imageScanCompletedAt: epochSeconds(scan.completedAt),
+              ...(scan.sourceUpdatedAt !== null ? { vulnerabilitySourceUpdatedAt: epochSeconds(scan.sourceUpdatedAt) } : {}),
+              findingSeverityCounts: scan.counts,
+            },
+          }
+        : {}),
+    };
+  });
+}
+
+/** ECR's ImageDetail, with the archive state (imageStatus, lastArchivedAt, lastActivatedAt; src/lifecycle/). */
 function toImageDetail(registryId: string, repositoryName: string, info: ImageInfo) {
   return {
     registryId,
@@ -82,6 +120,8 @@ function toImageDetail(registryId: string, repositoryName: string, info: ImageIn
     ...(info.configMediaType !== null ? { artifactMediaType: info.configMediaType } : {}),
     ...(info.lastPulledAt !== null ? { lastRecordedPullTime: epochSeconds(info.lastPulledAt) } : {}),
     ...(info.subject !== null ? { subjectManifestDigest: info.subject } : {}),
-    imageStatus: 'ACTIVE',
+    imageStatus: info.imageStatus ?? 'ACTIVE',
+    ...(info.lastArchivedAt ? { lastArchivedAt: epochSeconds(info.lastArchivedAt) } : {}),
+    ...(info.lastActivatedAt ? { lastActivatedAt: epochSeconds(info.lastActivatedAt) } : {}),
   };
 }

@@ -11,7 +11,7 @@ export const describeRegistry = operation({
     return { resource: { accountId: ctx.principal.accountId } };
   },
   async run(_prepared, ctx) {
-    // TODO(#7): the rules of PutReplicationConfiguration once replication lands.
-    return { registryId: ctx.principal.accountId, replicationConfiguration: { rules: [] } };
+    const replicationConfiguration = ctx.services.replication ? await ctx.services.replication.configuration(ctx.principal.accountId) : { rules: [] };
+    return { registryId: ctx.principal.accountId, replicationConfiguration };
   },
 });

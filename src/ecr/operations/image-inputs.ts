@@ -1,5 +1,5 @@
 import { isDigest, parseTag, type Digest, type Tag } from '../../core/index.js';
-import type { ImageId, ImageLookup, TagStatus } from '../../registry/index.js';
+import type { ImageId, ImageLookup, ImageStatusFilter, TagStatus } from '../../registry/index.js';
 import { constraint, invalid, type Input } from '../validate.js';
 
 /** ECR's `ImageIdentifier` as it came in: either member may be missing. */
@@ -78,12 +78,12 @@ function clip(s: string): string {
 
 /**
  * `filter` of ListImages and DescribeImages: `tagStatus` (TAGGED, UNTAGGED, ANY; default ANY) and
- * `imageStatus` (default ACTIVE). berth has no archive storage class, so every image is ACTIVE:
- * ARCHIVED and ACTIVATING select nothing.
+ * `imageStatus` (ACTIVE, ARCHIVED, ACTIVATING, ANY; default ACTIVE: archived images are hidden
+ * unless asked for, see src/lifecycle/).
  */
-export function readImageFilter(input: Input): { tagStatus: TagStatus; matchesNothing: boolean } {
+export function readImageFilter(input: Input): { tagStatus: TagStatus; imageStatus: ImageStatusFilter } {
   const filter = input.optionalObject('filter');
   const tagStatus = filter?.optionalEnum('tagStatus', ['TAGGED', 'UNTAGGED', 'ANY'] as const) ?? 'ANY';
   const imageStatus = filter?.optionalEnum('imageStatus', ['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY'] as const) ?? 'ACTIVE';
-  return { tagStatus, matchesNothing: imageStatus === 'ARCHIVED' || imageStatus === 'ACTIVATING' };
+  return { tagStatus, imageStatus };
 }

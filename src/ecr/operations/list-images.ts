@@ -20,8 +20,7 @@ export const listImages = operation({
   },
   async run({ accountId, name, maxResults, after, filter }, ctx) {
     const repo = await ctx.registry.repository(accountId, name);
-    if (filter.matchesNothing) return { imageIds: [] };
-    const rows = await ctx.registry.images.idPage(repo, { ...(after ? { after } : {}), limit: maxResults + 1, tagStatus: filter.tagStatus });
+    const rows = await ctx.registry.images.idPage(repo, { ...(after ? { after } : {}), limit: maxResults + 1, tagStatus: filter.tagStatus, imageStatus: filter.imageStatus });
     const page = rows.slice(0, maxResults);
     const last = page[page.length - 1];
     return {

@@ -1,5 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
+import type { Dialect } from './migrations.js';
+
+/** The advisory lock key of the blob lock on PostgreSQL (any constant: "brtb" in ASCII). */
+const BLOB_LOCK_KEY = 0x62727462;
 
 /** A recorded blob with what garbage collection decides on: is it referenced, or protected by a recent link? */
 export interface BlobGcState {
@@ -37,20 +41,42 @@ export interface ReferenceKey {
  * collection").
  */
 export class GcStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: Dialect = 'sqlite',
+  ) {}
 
   /**
    * Take the lock that orders blob publication against blob deletion, for the rest of the
    * transaction: a blob's row is recorded, and its file unlinked, only while holding it. On SQLite
    * every transaction already begins with the database's write lock (BEGIN IMMEDIATE); this no-op
-   * write takes it in any case. (PostgreSQL: a transaction-scoped advisory lock.)
+   * write takes it in any case. On PostgreSQL it is a transaction-scoped advisory lock, taken
+   * exclusively by deletions (garbage collection, fsck's repairs) and shared by the writers that
+   * only add (`lockBlobsShared`).
    */
   async lockBlobs(): Promise<void> {
+    if (this.dialect === 'postgres') {
+      await sql`select pg_advisory_xact_lock(${BLOB_LOCK_KEY})`.execute(this.db);
+      return;
+    }
     await this.db
       .updateTable('blobs')
       .set({ size: sql`size` })
       .where(sql<boolean>`1 = 0`)
       .execute();
+  }
+
+  /**
+   * The blob lock for writers that add rows, links or references but delete none: an upload's
+   * recording, a mount, a manifest push. They exclude deletions (`lockBlobs`) but not each other.
+   * On SQLite, where every transaction holds the database's write lock, it is `lockBlobs`.
+   */
+  async lockBlobsShared(): Promise<void> {
+    if (this.dialect === 'postgres') {
+      await sql`select pg_advisory_xact_lock_shared(${BLOB_LOCK_KEY})`.execute(this.db);
+      return;
+    }
+    await this.lockBlobs();
   }
 
   /** Recorded blobs after `after` in digest order, with their GC state against `cutoff` (ms). */

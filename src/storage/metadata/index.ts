@@ -4,6 +4,8 @@ export {
   type ManifestRow,
   type ManifestReference,
   type ManifestInfo,
+  type ImageStatus,
+  type ImageStatusFilter,
   type TagStatus,
   type ImageIdRow,
   type AccessKeyRow,
@@ -13,6 +15,8 @@ export {
   DEFAULT_REPOSITORY_SETTINGS,
 } from './metadata-store.js';
 export { openSqliteMetadata } from './sqlite.js';
+export { openPostgresMetadata, isPostgresUrl } from './postgres.js';
+export { openMetadata, usesSharedDatabase } from './open.js';
 export { isCollectable, type BlobGcState, type BrokenBlobReference, type ReferenceKey } from './gc-store.js';
 export type { UserRow } from './user-store.js';
 export type { PolicyHolder, ManagedPolicyRow, PolicyVersionRow, InlinePolicyRow, RoleRow } from './policy-store.js';

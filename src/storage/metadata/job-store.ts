@@ -1,6 +1,7 @@
+import { sql, type Kysely } from 'kysely';
 import type { Db } from './db.js';
 import type { Dialect } from './migrations.js';
-import type { JobState } from './schema.js';
+import type { JobState, Schema } from './schema.js';
 
 export interface JobRow {
   id: number;
@@ -54,6 +55,14 @@ export class JobStore {
   ) {}
 
   async enqueue(kind: string, payload: unknown, now: number, opts: EnqueueOptions = {}): Promise<{ id: number; created: boolean }> {
+    if (opts.key !== undefined && this.dialect === 'postgres') {
+      // Nodes enqueueing the same key at once would each find none waiting (READ COMMITTED):
+      // one at a time per key, under a transaction-scoped advisory lock.
+      if (!this.db.isTransaction) {
+        return (this.db as Kysely<Schema>).transaction().execute((trx) => new JobStore(trx, this.dialect).enqueue(kind, payload, now, opts));
+      }
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`berth:job:${kind}:${opts.key}`}, 0))`.execute(this.db);
+    }
     if (opts.key !== undefined) {
       const waiting = await this.db
         .selectFrom('jobs')
@@ -214,14 +223,12 @@ export class JobStore {
    * this owner's. Returns the task's last run time when the lease is taken, or null when another
    * owner holds it. Call inside a transaction.
    */
-  async acquireLease(name: string, owner: string, now: number, until: number): Promise<{ lastRunAt: number | null } | null> {
+  async acquireLease(name: string, owner: string, now: number, until: number, opts: { steal?: boolean } = {}): Promise<{ lastRunAt: number | null } | null> {
     await this.db.insertInto('leases').values({ name, owner: null, expires_at: 0, last_run_at: null }).onConflict((oc) => oc.column('name').doNothing()).execute();
-    const r = await this.db
-      .updateTable('leases')
-      .set({ owner, expires_at: until })
-      .where('name', '=', name)
-      .where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '=', owner), eb('expires_at', '<', now)]))
-      .executeTakeFirst();
+    let q = this.db.updateTable('leases').set({ owner, expires_at: until }).where('name', '=', name);
+    // `steal`: the caller holds the task's advisory lock (PostgreSQL), so a lease left by a dead node is void.
+    if (!opts.steal) q = q.where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '=', owner), eb('expires_at', '<', now)]));
+    const r = await q.executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) return null;
     const row = await this.db.selectFrom('leases').select('last_run_at').where('name', '=', name).executeTakeFirstOrThrow();
     return { lastRunAt: row.last_run_at === null ? null : Number(row.last_run_at) };

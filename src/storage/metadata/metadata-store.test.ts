@@ -9,6 +9,8 @@ import { openSqliteMetadata } from './sqlite.js';
 const ACCOUNT = '111122223333';
 const OTHER = '444455556666';
 const NOW = 1_700_000_000_000;
+/** What every manifest read back carries beside what was put: the archive state of a new manifest (migration 0006). */
+const ACTIVE_STATE = { imageStatus: 'ACTIVE', lastArchivedAt: null, lastActivatedAt: null } as const;
 
 let dir: string;
 let meta: MetadataStore;
@@ -155,7 +157,7 @@ describe('manifests', () => {
     expect(await meta.manifests.put(row, refs)).toBe(true);
     expect(await meta.manifests.put({ ...row, mediaType: 'changed', pushedAt: NOW + 9 }, refs)).toBe(false);
     const stored = await meta.manifests.get(id, row.digest);
-    expect(stored).toEqual(row);
+    expect(stored).toEqual({ ...row, ...ACTIVE_STATE });
     expect(stored?.body.equals(row.body)).toBe(true);
     expect(await meta.manifests.existing(id, [row.digest, digestOf('nope'), row.digest])).toEqual(new Set([row.digest]));
     expect(await meta.manifests.existing(id, [])).toEqual(new Set());
@@ -225,7 +227,7 @@ describe('manifests', () => {
     const row = manifest(id, 'tagged');
     await meta.manifests.put(row, []);
     await meta.tags.move(id, 'v1', row.digest, NOW);
-    expect(await meta.manifests.getByTag(id, 'v1')).toEqual(row);
+    expect(await meta.manifests.getByTag(id, 'v1')).toEqual({ ...row, ...ACTIVE_STATE });
     expect(await meta.manifests.getByTag(id, 'v2')).toBeUndefined();
   });
 

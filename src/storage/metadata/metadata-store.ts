@@ -1,4 +1,4 @@
-import { Kysely } from 'kysely';
+import { Kysely, sql, type Selectable } from 'kysely';
 import type { Schema, TagMutability } from './schema.js';
 import type { Db } from './db.js';
 import { SettingsStore } from './settings-store.js';
@@ -51,7 +51,20 @@ export interface ManifestRow {
   imageSize: number;
   configMediaType: string | null;
   lastPulledAt: number | null;
+  /**
+   * ECR imageStatus: ARCHIVED manifests are listed only when asked for and are not served;
+   * ACTIVATING ones are being restored (src/lifecycle/). Always set on rows read from the store;
+   * a new manifest is ACTIVE.
+   */
+  imageStatus?: ImageStatus;
+  lastArchivedAt?: number | null;
+  lastActivatedAt?: number | null;
 }
+
+/** The archive storage class as image state (ECR ImageStatus). */
+export type ImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
+/** ECR's `imageStatus` filter of ListImages and DescribeImages. */
+export type ImageStatusFilter = ImageStatus | 'ANY';
 
 export interface ManifestReference {
   childDigest: string;
@@ -124,7 +137,7 @@ export class MetadataStore {
     this.settings = new SettingsStore(db);
     this.users = new UserStore(db);
     this.policies = new PolicyStore(db);
-    this.gc = new GcStore(db);
+    this.gc = new GcStore(db, dialect);
     this.jobs = new JobStore(db, dialect);
   }
 
@@ -133,10 +146,50 @@ export class MetadataStore {
     return this.db;
   }
 
-  /** Run `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
-  transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T> {
+  /**
+   * Run `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. On
+   * PostgreSQL a transaction that failed with a serialization failure or a deadlock (which
+   * concurrent nodes can cause) runs again, up to 5 times: `fn` must not have effects outside
+   * the transaction that a second run would repeat wrongly.
+   */
+  async transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
-    return (this.db as Kysely<Schema>).transaction().execute((trx) => fn(new MetadataStore(trx, this.dialect)));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await (this.db as Kysely<Schema>).transaction().execute((trx) => fn(new MetadataStore(trx, this.dialect)));
+      } catch (err) {
+        const code = (err as { code?: unknown } | undefined)?.code;
+        if (this.dialect !== 'postgres' || attempt >= 5 || (code !== '40001' && code !== '40P01')) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+      }
+    }
+  }
+
+  /**
+   * Serialize, for the rest of the transaction, the transactions that take the same `name`: what
+   * counts rows and then inserts (a quota) must not let two nodes both see room for one more. On
+   * SQLite every transaction already holds the database's write lock; on PostgreSQL it is a
+   * transaction-scoped advisory lock on the name's hash.
+   */
+  async lock(name: string): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`berth:${name}`}, 0))`.execute(this.db);
+  }
+
+  /**
+   * Serialize the writers of one repository's manifests and tags for the rest of the transaction,
+   * and say whether the repository still exists. On SQLite every transaction already holds the
+   * database's write lock (BEGIN IMMEDIATE); on PostgreSQL (READ COMMITTED) this locks the
+   * repository's row, so that concurrent pushes of one tag, tag moves and deletes on several
+   * nodes see each other's commits, as they do on SQLite. Call it first in the transaction.
+   * Returns the repository's row as it is now (its settings may have changed on another node
+   * since a cache read it), or undefined when it was deleted.
+   */
+  async lockRepository(id: number): Promise<RepositoryRow | undefined> {
+    let q = this.db.selectFrom('repositories').selectAll().where('id', '=', id);
+    if (this.dialect === 'postgres') q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    return row && toRepository(row);
   }
 
   async close(): Promise<void> {
@@ -594,8 +647,9 @@ class ManifestStore {
    * bodies, filtered by whether a tag points at them. Stable under concurrent pushes: a manifest
    * present for the whole walk is returned exactly once.
    */
-  async infoPage(repositoryId: number, page: Page & { tagStatus: TagStatus }): Promise<ManifestInfo[]> {
+  async infoPage(repositoryId: number, page: Page & { tagStatus: TagStatus; imageStatus?: ImageStatusFilter }): Promise<ManifestInfo[]> {
     let q = this.db.selectFrom('manifests').select(INFO_COLUMNS).where('manifests.repository_id', '=', repositoryId);
+    if (page.imageStatus !== undefined && page.imageStatus !== 'ANY') q = q.where('manifests.image_status', '=', page.imageStatus);
     if (page.tagStatus !== 'ANY') {
       q = q.where((eb) => {
         const tagged = eb.exists(
@@ -619,12 +673,16 @@ class ManifestStore {
    * its one untagged row, never both, so the null never has to sort against a tag (SQLite and
    * PostgreSQL place nulls differently).
    */
-  async imageIdPage(repositoryId: number, page: { after?: { digest: string; tag: string }; limit: number; tagStatus: TagStatus }): Promise<ImageIdRow[]> {
+  async imageIdPage(
+    repositoryId: number,
+    page: { after?: { digest: string; tag: string }; limit: number; tagStatus: TagStatus; imageStatus?: ImageStatusFilter },
+  ): Promise<ImageIdRow[]> {
     let q = this.db
       .selectFrom('manifests')
       .leftJoin('tags', (join) => join.onRef('tags.repository_id', '=', 'manifests.repository_id').onRef('tags.digest', '=', 'manifests.digest'))
       .select(['manifests.digest as digest', 'tags.tag as tag'])
       .where('manifests.repository_id', '=', repositoryId);
+    if (page.imageStatus !== undefined && page.imageStatus !== 'ANY') q = q.where('manifests.image_status', '=', page.imageStatus);
     if (page.tagStatus === 'TAGGED') q = q.where('tags.tag', 'is not', null);
     if (page.tagStatus === 'UNTAGGED') q = q.where('tags.tag', 'is', null);
     const after = page.after;
@@ -693,9 +751,21 @@ const INFO_COLUMNS = [
   'manifests.image_size',
   'manifests.config_media_type',
   'manifests.last_pulled_at',
+  'manifests.image_status',
+  'manifests.last_archived_at',
+  'manifests.last_activated_at',
 ] as const;
 
-function toManifestInfo(row: Omit<Schema['manifests'], 'body'>): ManifestInfo {
+/** The archive state of a manifest row (columns of migration 0006). */
+function lifecycleState(row: { image_status: string; last_archived_at: number | null; last_activated_at: number | null }) {
+  return {
+    imageStatus: row.image_status as ImageStatus,
+    lastArchivedAt: row.last_archived_at === null ? null : Number(row.last_archived_at),
+    lastActivatedAt: row.last_activated_at === null ? null : Number(row.last_activated_at),
+  };
+}
+
+function toManifestInfo(row: Omit<Selectable<Schema['manifests']>, 'body'>): ManifestInfo {
   return {
     repositoryId: Number(row.repository_id),
     digest: row.digest,
@@ -708,10 +778,11 @@ function toManifestInfo(row: Omit<Schema['manifests'], 'body'>): ManifestInfo {
     imageSize: Number(row.image_size),
     configMediaType: row.config_media_type,
     lastPulledAt: row.last_pulled_at === null ? null : Number(row.last_pulled_at),
+    ...lifecycleState(row),
   };
 }
 
-function toManifest(row: Schema['manifests']): ManifestRow {
+function toManifest(row: Selectable<Schema['manifests']>): ManifestRow {
   return {
     repositoryId: Number(row.repository_id),
     digest: row.digest,
@@ -725,6 +796,7 @@ function toManifest(row: Schema['manifests']): ManifestRow {
     imageSize: Number(row.image_size),
     configMediaType: row.config_media_type,
     lastPulledAt: row.last_pulled_at === null ? null : Number(row.last_pulled_at),
+    ...lifecycleState(row),
   };
 }
 

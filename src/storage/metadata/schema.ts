@@ -46,6 +46,10 @@ export interface Schema {
     image_size: number;
     config_media_type: string | null;
     last_pulled_at: number | null;
+    /** ECR imageStatus: the archive storage class as image state (migration 0006, src/lifecycle/). */
+    image_status: Generated<'ACTIVE' | 'ARCHIVED' | 'ACTIVATING'>;
+    last_archived_at: number | null;
+    last_activated_at: number | null;
   };
   /** What a manifest points at: blobs (config, layers) and manifests (children of an index). */
   manifest_references: {
