@@ -21,10 +21,14 @@
  * registry token from GetAuthorizationToken, which must carry the same identity.
  *
  * Registry-level actions (GetAuthorizationToken, DescribeRegistry, DescribeRepositories and the
- * catalog, account settings, pull-time update exclusions, registry policy) are decided on `*` in
- * the caller's own registry, where no repository policy can grant anything: they have no
- * cross-account column. CreateRepository has only the cross-account case without a repository
- * policy (a repository that does not exist yet has none).
+ * catalog, account settings, pull-time update exclusions, registry policy, registry scanning and
+ * replication configuration, replication backfills, pull-through cache rules, repository creation
+ * templates) are decided on `*` in the caller's own registry, where no repository policy can grant
+ * anything: they have no cross-account column. CreateRepository has only the cross-account case
+ * without a repository policy (a repository that does not exist yet has none).
+ * BatchGetRepositoryScanningConfiguration is decided on each repository but takes no registryId
+ * (as in ECR): a caller can only name repositories of its own registry, so it has no
+ * cross-account column either.
  *
  * One in-process server for the file; each case sets its callers' policies, the repository's
  * policy and what the call acts on (as root) just before the call.
@@ -34,36 +38,64 @@ import {
   BatchCheckLayerAvailabilityCommand,
   BatchDeleteImageCommand,
   BatchGetImageCommand,
+  BatchGetRepositoryScanningConfigurationCommand,
   CompleteLayerUploadCommand,
+  CreatePullThroughCacheRuleCommand,
   CreateRepositoryCommand,
+  CreateRepositoryCreationTemplateCommand,
+  DeleteLifecyclePolicyCommand,
+  DeletePullThroughCacheRuleCommand,
   DeleteRegistryPolicyCommand,
   DeleteRepositoryCommand,
+  DeleteRepositoryCreationTemplateCommand,
   DeleteRepositoryPolicyCommand,
   DeregisterPullTimeUpdateExclusionCommand,
+  DescribeImageReplicationStatusCommand,
+  DescribeImageScanFindingsCommand,
   DescribeImagesCommand,
+  DescribePullThroughCacheRulesCommand,
   DescribeRegistryCommand,
+  DescribeReplicationBackfillResultsCommand,
   DescribeRepositoriesCommand,
+  DescribeRepositoryCreationTemplatesCommand,
   GetAccountSettingCommand,
   GetAuthorizationTokenCommand,
   GetDownloadUrlForLayerCommand,
+  GetLifecyclePolicyCommand,
+  GetLifecyclePolicyPreviewCommand,
   GetRegistryPolicyCommand,
+  GetRegistryScanningConfigurationCommand,
   GetRepositoryPolicyCommand,
   InitiateLayerUploadCommand,
   ListImageReferrersCommand,
   ListImagesCommand,
   ListPullTimeUpdateExclusionsCommand,
+  ListReplicationBackfillsCommand,
   ListTagsForResourceCommand,
   PutAccountSettingCommand,
   PutImageCommand,
   PutImageScanningConfigurationCommand,
   PutImageTagMutabilityCommand,
+  PutLifecyclePolicyCommand,
   PutRegistryPolicyCommand,
+  PutRegistryScanningConfigurationCommand,
+  PutReplicationConfigurationCommand,
   RegisterPullTimeUpdateExclusionCommand,
   SetRepositoryPolicyCommand,
+  StartImageScanCommand,
+  StartLifecyclePolicyPreviewCommand,
+  StartReplicationBackfillCommand,
+  StopReplicationBackfillCommand,
   TagResourceCommand,
   UntagResourceCommand,
+  UpdateImageStorageClassCommand,
+  UpdatePullThroughCacheRuleCommand,
+  UpdateRepositoryCreationTemplateCommand,
   UploadLayerPartCommand,
+  ValidatePullThroughCacheRuleCommand,
   type ECRClient,
+  type RegistryScanningConfiguration,
+  type ReplicationConfiguration,
 } from '@aws-sdk/client-ecr';
 import { CreateAccessKeyCommand, CreateUserCommand, DeleteUserPolicyCommand, PutUserPolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +139,8 @@ interface Ready {
   uploadId?: string;
   manifest?: Buffer;
   data?: Buffer;
+  /** What else the call names: a replication backfill's id. */
+  id?: string;
 }
 
 interface Row {
@@ -118,12 +152,14 @@ interface Row {
   scope: 'repository' | 'registry';
   /** The repository the row acts on (unused for registry-level rows). */
   repo: string;
-  /** More that a caller must be allowed, on another repository (the source of a mount). */
-  extra?: { repo: string; actions: string[] };
+  /** More that a caller must be allowed, on another repository (the source of a mount), or on `*` without one. */
+  extra?: { repo?: string; actions: string[] };
   /** The repository's policy always holds an unrelated statement (the rows about repository policies). */
   basePolicy?: boolean;
   /** Why there is no cross-account case with a granting repository policy. */
   noGrant?: string;
+  /** Why a repository-level row has no cross-account column at all (the operation cannot name another registry). */
+  ownRegistryOnly?: string;
   /** The root prepares what the call acts on; run before every call, after the policies are set. */
   setup?(row: Row): Promise<Ready>;
   call(caller: Caller, ready: Ready, row: Row, auth: OciAuth): Promise<Outcome>;
@@ -221,7 +257,7 @@ async function setRepositoryPolicy(repo: string, actions: string[], base: boolea
 function allowStatements(row: Row): object[] {
   return [
     { Sid: 'Row', Effect: 'Allow', Action: row.action, Resource: row.scope === 'registry' ? '*' : repoArn(row.repo) },
-    ...(row.extra ? [{ Sid: 'Extra', Effect: 'Allow', Action: row.extra.actions, Resource: repoArn(row.extra.repo) }] : []),
+    ...(row.extra ? [{ Sid: 'Extra', Effect: 'Allow', Action: row.extra.actions, Resource: row.extra.repo !== undefined ? repoArn(row.extra.repo) : '*' }] : []),
   ];
 }
 
@@ -233,7 +269,7 @@ async function attempt(row: Row, kase: Case, auth: OciAuth = 'key'): Promise<{ o
   if (row.scope === 'repository') {
     await ensureRepository(row.repo);
     await setRepositoryPolicy(row.repo, [row.action], row.basePolicy ?? false, partnerGrant);
-    if (row.extra) {
+    if (row.extra?.repo !== undefined) {
       await ensureRepository(row.extra.repo);
       await setRepositoryPolicy(row.extra.repo, row.extra.actions, false, partnerGrant);
     }
@@ -306,6 +342,92 @@ async function startEcrUpload(repo: string, data?: Buffer): Promise<Ready> {
   if (data) await rootEcr.send(new UploadLayerPartCommand({ repositoryName: repo, uploadId, partFirstByte: 0, partLastByte: data.length - 1, layerPartBlob: data }));
   return { uploadId: uploadId!, ...(data ? { data, digest: sha256(data) } : {}) };
 }
+
+/** A lifecycle policy that expires nothing the matrix pushes (at least 100 characters, as ECR requires). */
+const LIFECYCLE_POLICY = JSON.stringify({
+  rules: [
+    {
+      rulePriority: 1,
+      description: 'matrix: keep the 100 newest untagged images',
+      selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 100 },
+      action: { type: 'expire' },
+    },
+  ],
+});
+
+/** The repository's lifecycle policy in place, and no preview in progress (one per repository at a time). */
+async function withLifecyclePolicy(repo: string): Promise<void> {
+  await rootEcr.send(new PutLifecyclePolicyCommand({ repositoryName: repo, lifecyclePolicyText: LIFECYCLE_POLICY }));
+  await server.app.jobs.drain(['lifecycle.preview'], { timeoutMs: 60_000 });
+}
+
+/**
+ * BASIC scanning, with a scan-on-push rule that matches no repository of the matrix: StartImageScan
+ * must stay possible (one basic scan per image per day, counting the scan on push; none under ENHANCED).
+ */
+const SCANNING_CONFIGURATION: RegistryScanningConfiguration = {
+  scanType: 'BASIC',
+  rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [{ filter: 'matrix-nothing-scans-on-push', filterType: 'WILDCARD' }] }],
+};
+
+/** Where the matrix replicates: account B in this region (a destination must be this region or a configured peer's). */
+const REPLICATED_TO = { region: REGION, registryId: B };
+const BACKFILLED = 'matrix/backfilled';
+/**
+ * Two repositories go to account B, whose registry policy does not accept them: each copy ends
+ * FAILED (REGISTRY_POLICY_DENIED) at once, and nothing is created in account B.
+ */
+const REPLICATION_CONFIGURATION: ReplicationConfiguration = {
+  rules: [
+    {
+      destinations: [REPLICATED_TO],
+      repositoryFilters: [
+        { filterType: 'PREFIX_MATCH', filter: 'matrix/ecr-describeimagereplicationstatus' },
+        { filterType: 'PREFIX_MATCH', filter: BACKFILLED },
+      ],
+    },
+  ],
+};
+let backfilledImages: Promise<void> | undefined;
+
+/**
+ * The replication rules in place and no backfill in progress (one per destination region at a
+ * time, and there is one region); then, if `start`, a backfill started by the root.
+ */
+async function backfillStage(start: boolean): Promise<Ready> {
+  await rootEcr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: REPLICATION_CONFIGURATION }));
+  // Images to copy, so that a backfill runs for a while (100 ms between two): StopReplicationBackfill finds it running.
+  backfilledImages ??= (async () => {
+    for (let i = 0; i < 8; i++) await pushImage(BACKFILLED);
+  })();
+  await backfilledImages;
+  const { backfills } = await rootEcr.send(new ListReplicationBackfillsCommand({ maxResults: 50 }));
+  for (const b of backfills ?? []) {
+    if (b.status !== 'PREPARING' && b.status !== 'IN_PROGRESS') continue;
+    await ignoring(['ReplicationBackfillInvalidStatusException'], rootEcr.send(new StopReplicationBackfillCommand({ replicationBackfillId: b.replicationBackfillId! })));
+  }
+  await server.app.jobs.drain(['replication.backfill', 'replication.copy'], { timeoutMs: 60_000 });
+  if (!start) return {};
+  const { replicationBackfillId } = await rootEcr.send(new StartReplicationBackfillCommand({ destination: REPLICATED_TO }));
+  return { id: replicationBackfillId! };
+}
+
+/** A pull-through cache rule (ECR Public by default: no credentials, and nothing upstream is contacted to create it). */
+async function ensureCacheRule(ecrRepositoryPrefix: string, upstreamRegistryUrl = 'public.ecr.aws'): Promise<Ready> {
+  await ignoring(['PullThroughCacheRuleAlreadyExistsException'], rootEcr.send(new CreatePullThroughCacheRuleCommand({ ecrRepositoryPrefix, upstreamRegistryUrl })));
+  return {};
+}
+
+/** A repository creation template that sets neither a lifecycle nor a repository policy. */
+async function ensureTemplate(prefix: string): Promise<Ready> {
+  await ignoring(['TemplateAlreadyExistsException'], rootEcr.send(new CreateRepositoryCreationTemplateCommand({ prefix, appliedFor: ['CREATE_ON_PUSH'] })));
+  return {};
+}
+
+/** ECR's IAM reference: a template that may create repositories needs ecr:CreateRepository (on `*`) besides its own action. */
+const TEMPLATE_EXTRA = { actions: ['ecr:CreateRepository'] };
+
+const sameJson = (a: string | undefined, b: string): void => expect(JSON.parse(a ?? 'null')).toEqual(JSON.parse(b));
 
 // --- the tables --------------------------------------------------------------------------------
 
@@ -483,7 +605,7 @@ function ecrRow(
   name: string,
   scope: Row['scope'],
   call: (e: ECRClient, r: Ready, repo: string) => Promise<Outcome>,
-  opts: Partial<Pick<Row, 'setup' | 'basePolicy' | 'noGrant' | 'action'>> = {},
+  opts: Partial<Pick<Row, 'setup' | 'basePolicy' | 'noGrant' | 'ownRegistryOnly' | 'extra' | 'action'>> = {},
 ): Row {
   return {
     name,
@@ -498,7 +620,7 @@ function ecrRow(
 
 const at = (repositoryName: string) => ({ registryId: A, repositoryName });
 
-/** docs/access-control.md, "ECR door": all 32 operations. */
+/** docs/access-control.md, "ECR door": all 58 operations. */
 const ECR_ROWS: Row[] = [
   ecrRow('BatchCheckLayerAvailability', 'repository', (e, r, repo) =>
     ecr(e.send(new BatchCheckLayerAvailabilityCommand({ ...at(repo), layerDigests: [r.layer!] })), (out) => expect(out.layers?.[0]?.layerAvailability).toBe('AVAILABLE')),
@@ -512,9 +634,27 @@ const ECR_ROWS: Row[] = [
     ecr(e.send(new BatchGetImageCommand({ ...at(repo), imageIds: [{ imageDigest: r.digest! }] })), (out) => expect(out.images?.[0]?.imageManifest).toBe(r.manifest!.toString())),
     { setup: (row) => pushImage(row.repo) },
   ),
+  ecrRow('BatchGetRepositoryScanningConfiguration', 'repository', (e, _r, repo) =>
+    ecr(e.send(new BatchGetRepositoryScanningConfigurationCommand({ repositoryNames: [repo] })), (out) => {
+      expect(out.failures).toEqual([]);
+      expect(out.scanningConfigurations).toMatchObject([{ repositoryArn: repoArn(repo), repositoryName: repo, scanOnPush: false, scanFrequency: 'MANUAL' }]);
+    }),
+    { ownRegistryOnly: 'the operation takes no registryId (as in ECR): account B could only name repositories of its own registry' },
+  ),
   ecrRow('CompleteLayerUpload', 'repository', (e, r, repo) =>
     ecr(e.send(new CompleteLayerUploadCommand({ ...at(repo), uploadId: r.uploadId!, layerDigests: [r.digest!] })), (out) => expect(out.layerDigest).toBe(r.digest)),
     { setup: (row) => startEcrUpload(row.repo, randomBytes(200)) },
+  ),
+  ecrRow('CreatePullThroughCacheRule', 'registry', (e) =>
+    ecr(e.send(new CreatePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'matrix-cache-created', upstreamRegistryUrl: 'public.ecr.aws' })), (out) =>
+      expect(out).toMatchObject({ ecrRepositoryPrefix: 'matrix-cache-created', upstreamRegistryUrl: 'public.ecr.aws', upstreamRegistry: 'ecr-public', registryId: A }),
+    ),
+    {
+      setup: async () => {
+        await ignoring(['PullThroughCacheRuleNotFoundException'], rootEcr.send(new DeletePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'matrix-cache-created' })));
+        return {};
+      },
+    },
   ),
   ecrRow('CreateRepository', 'repository', (e, _r, repo) =>
     ecr(e.send(new CreateRepositoryCommand(at(repo))), (out) => expect(out.repository?.repositoryArn).toBe(repoArn(repo))),
@@ -527,6 +667,30 @@ const ECR_ROWS: Row[] = [
       noGrant: 'a repository that does not exist has no repository policy',
     },
   ),
+  ecrRow('CreateRepositoryCreationTemplate', 'registry', (e) =>
+    ecr(e.send(new CreateRepositoryCreationTemplateCommand({ prefix: 'matrix-template-created', appliedFor: ['CREATE_ON_PUSH'] })), (out) =>
+      expect(out.repositoryCreationTemplate).toMatchObject({ prefix: 'matrix-template-created', appliedFor: ['CREATE_ON_PUSH'], imageTagMutability: 'MUTABLE' }),
+    ),
+    {
+      extra: TEMPLATE_EXTRA,
+      setup: async () => {
+        await ignoring(['TemplateNotFoundException'], rootEcr.send(new DeleteRepositoryCreationTemplateCommand({ prefix: 'matrix-template-created' })));
+        return {};
+      },
+    },
+  ),
+  ecrRow('DeleteLifecyclePolicy', 'repository', (e, _r, repo) => ecr(e.send(new DeleteLifecyclePolicyCommand(at(repo))), (out) => sameJson(out.lifecyclePolicyText, LIFECYCLE_POLICY)), {
+    setup: async (row) => {
+      await withLifecyclePolicy(row.repo);
+      return {};
+    },
+  }),
+  ecrRow('DeletePullThroughCacheRule', 'registry', (e) =>
+    ecr(e.send(new DeletePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'matrix-cache-deleted' })), (out) =>
+      expect(out).toMatchObject({ ecrRepositoryPrefix: 'matrix-cache-deleted', upstreamRegistryUrl: 'public.ecr.aws', registryId: A }),
+    ),
+    { setup: () => ensureCacheRule('matrix-cache-deleted') },
+  ),
   ecrRow('DeleteRegistryPolicy', 'registry', (e) => ecr(e.send(new DeleteRegistryPolicyCommand({})), (out) => expect(out.registryId).toBe(A)), {
     setup: async () => {
       await rootEcr.send(new PutRegistryPolicyCommand({ policyText: REGISTRY_POLICY }));
@@ -534,6 +698,12 @@ const ECR_ROWS: Row[] = [
     },
   }),
   ecrRow('DeleteRepository', 'repository', (e, _r, repo) => ecr(e.send(new DeleteRepositoryCommand(at(repo))), (out) => expect(out.repository?.repositoryName).toBe(repo))),
+  ecrRow('DeleteRepositoryCreationTemplate', 'registry', (e) =>
+    ecr(e.send(new DeleteRepositoryCreationTemplateCommand({ prefix: 'matrix-template-deleted' })), (out) =>
+      expect(out).toMatchObject({ registryId: A, repositoryCreationTemplate: { prefix: 'matrix-template-deleted', appliedFor: ['CREATE_ON_PUSH'] } }),
+    ),
+    { setup: () => ensureTemplate('matrix-template-deleted') },
+  ),
   ecrRow('DeleteRepositoryPolicy', 'repository', (e, _r, repo) => ecr(e.send(new DeleteRepositoryPolicyCommand(at(repo))), (out) => expect(out.policyText).toContain('Unrelated')), {
     basePolicy: true,
   }),
@@ -543,17 +713,93 @@ const ECR_ROWS: Row[] = [
       return {};
     },
   }),
+  ecrRow('DescribeImageReplicationStatus', 'repository', (e, r, repo) =>
+    ecr(e.send(new DescribeImageReplicationStatusCommand({ ...at(repo), imageId: { imageDigest: r.digest! } })), (out) => {
+      expect(out.imageId?.imageDigest).toBe(r.digest);
+      expect(out.replicationStatuses).toEqual([{ region: REGION, registryId: B, status: 'FAILED', failureCode: 'REGISTRY_POLICY_DENIED' }]);
+    }),
+    {
+      // A fresh image, sent to account B by the rules and refused there (B's registry policy allows nothing).
+      setup: async (row) => {
+        await rootEcr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: REPLICATION_CONFIGURATION }));
+        const ready = await pushImage(row.repo);
+        await server.app.jobs.drain(['replication.copy'], { timeoutMs: 60_000 });
+        return ready;
+      },
+    },
+  ),
+  ecrRow('DescribeImageScanFindings', 'repository', (e, r, repo) =>
+    ecr(e.send(new DescribeImageScanFindingsCommand({ ...at(repo), imageId: { imageDigest: r.digest! } })), (out) => {
+      // The matrix's images hold random bytes: no operating system, no package manager.
+      expect(out).toMatchObject({ repositoryName: repo, imageId: { imageDigest: r.digest }, imageScanStatus: { status: 'UNSUPPORTED_IMAGE' } });
+      expect(out.imageScanFindings).toBeUndefined();
+    }),
+    {
+      // A fresh image, scanned once by the root (one basic scan per image per day).
+      setup: async (row) => {
+        const ready = await pushImage(row.repo);
+        await rootEcr.send(new StartImageScanCommand({ repositoryName: row.repo, imageId: { imageDigest: ready.digest! } }));
+        await server.app.jobs.drain(['scan.image'], { timeoutMs: 60_000 });
+        return ready;
+      },
+    },
+  ),
   ecrRow('DescribeImages', 'repository', (e, r, repo) =>
     ecr(e.send(new DescribeImagesCommand({ ...at(repo), imageIds: [{ imageDigest: r.digest! }] })), (out) => expect(out.imageDetails?.[0]?.imageDigest).toBe(r.digest)),
     { setup: (row) => pushImage(row.repo) },
   ),
+  ecrRow('DescribePullThroughCacheRules', 'registry', (e) =>
+    ecr(e.send(new DescribePullThroughCacheRulesCommand({ ecrRepositoryPrefixes: ['matrix-cache-described'] })), (out) =>
+      expect(out.pullThroughCacheRules).toMatchObject([{ ecrRepositoryPrefix: 'matrix-cache-described', upstreamRegistryUrl: 'public.ecr.aws', upstreamRegistry: 'ecr-public', registryId: A }]),
+    ),
+    { setup: () => ensureCacheRule('matrix-cache-described') },
+  ),
   ecrRow('DescribeRegistry', 'registry', (e) => ecr(e.send(new DescribeRegistryCommand({})), (out) => expect(out.registryId).toBe(A))),
+  ecrRow('DescribeReplicationBackfillResults', 'registry', (e, r) =>
+    ecr(e.send(new DescribeReplicationBackfillResultsCommand({ replicationBackfillId: r.id! })), (out) =>
+      expect(out).toMatchObject({ registryId: A, replicationBackfillId: r.id, destination: REPLICATED_TO }),
+    ),
+    { setup: () => backfillStage(true) },
+  ),
   ecrRow('DescribeRepositories', 'registry', (e) => ecr(e.send(new DescribeRepositoriesCommand({ maxResults: 5 })), (out) => expect(out.repositories?.length).toBeGreaterThan(0))),
+  ecrRow('DescribeRepositoryCreationTemplates', 'registry', (e) =>
+    ecr(e.send(new DescribeRepositoryCreationTemplatesCommand({ prefixes: ['matrix-template-described'] })), (out) =>
+      expect(out.repositoryCreationTemplates?.map((t) => t.prefix)).toEqual(['matrix-template-described']),
+    ),
+    { setup: () => ensureTemplate('matrix-template-described') },
+  ),
   ecrRow('GetAccountSetting', 'registry', (e) => ecr(e.send(new GetAccountSettingCommand({ name: 'BLOB_MOUNTING' })), (out) => expect(out.value).toBe('ENABLED'))),
   ecrRow('GetAuthorizationToken', 'registry', (e) => ecr(e.send(new GetAuthorizationTokenCommand({})), (out) => expect(out.authorizationData).toHaveLength(1))),
   ecrRow('GetDownloadUrlForLayer', 'repository', (e, r, repo) =>
     ecr(e.send(new GetDownloadUrlForLayerCommand({ ...at(repo), layerDigest: r.layer! })), (out) => expect(out.downloadUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/_berth\/blobs\//)),
     { setup: (row) => pushImage(row.repo) },
+  ),
+  ecrRow('GetLifecyclePolicy', 'repository', (e, _r, repo) =>
+    ecr(e.send(new GetLifecyclePolicyCommand(at(repo))), (out) => {
+      expect(out.repositoryName).toBe(repo);
+      sameJson(out.lifecyclePolicyText, LIFECYCLE_POLICY);
+    }),
+    {
+      setup: async (row) => {
+        await withLifecyclePolicy(row.repo);
+        return {};
+      },
+    },
+  ),
+  ecrRow('GetLifecyclePolicyPreview', 'repository', (e, _r, repo) =>
+    ecr(e.send(new GetLifecyclePolicyPreviewCommand(at(repo))), (out) => {
+      expect(out).toMatchObject({ repositoryName: repo, status: 'COMPLETE', previewResults: [], summary: { expiringImageTotalCount: 0 } });
+      sameJson(out.lifecyclePolicyText, LIFECYCLE_POLICY);
+    }),
+    {
+      // A finished preview of the stored policy.
+      setup: async (row) => {
+        await withLifecyclePolicy(row.repo);
+        await rootEcr.send(new StartLifecyclePolicyPreviewCommand({ repositoryName: row.repo }));
+        await server.app.jobs.drain(['lifecycle.preview'], { timeoutMs: 60_000 });
+        return {};
+      },
+    },
   ),
   ecrRow('GetRegistryPolicy', 'registry', (e) => ecr(e.send(new GetRegistryPolicyCommand({})), (out) => expect(out.policyText).toBe(REGISTRY_POLICY)), {
     setup: async () => {
@@ -561,6 +807,9 @@ const ECR_ROWS: Row[] = [
       return {};
     },
   }),
+  ecrRow('GetRegistryScanningConfiguration', 'registry', (e) =>
+    ecr(e.send(new GetRegistryScanningConfigurationCommand({})), (out) => expect(out).toMatchObject({ registryId: A, scanningConfiguration: { scanType: 'BASIC' } })),
+  ),
   ecrRow('GetRepositoryPolicy', 'repository', (e, _r, repo) => ecr(e.send(new GetRepositoryPolicyCommand(at(repo))), (out) => expect(out.policyText).toContain('Unrelated')), {
     basePolicy: true,
   }),
@@ -574,6 +823,10 @@ const ECR_ROWS: Row[] = [
     { setup: (row) => pushImage(row.repo) },
   ),
   ecrRow('ListPullTimeUpdateExclusions', 'registry', (e) => ecr(e.send(new ListPullTimeUpdateExclusionsCommand({})))),
+  ecrRow('ListReplicationBackfills', 'registry', (e, r) =>
+    ecr(e.send(new ListReplicationBackfillsCommand({})), (out) => expect(out.backfills?.[0]).toMatchObject({ replicationBackfillId: r.id, destination: REPLICATED_TO })),
+    { setup: () => backfillStage(true) },
+  ),
   ecrRow('ListTagsForResource', 'repository', (e, _r, repo) => ecr(e.send(new ListTagsForResourceCommand({ resourceArn: repoArn(repo) })), (out) => expect(out.tags).toBeDefined())),
   ecrRow('PutAccountSetting', 'registry', (e) =>
     ecr(e.send(new PutAccountSettingCommand({ name: 'BLOB_MOUNTING', value: 'ENABLED' })), (out) => expect(out).toMatchObject({ name: 'BLOB_MOUNTING', value: 'ENABLED' })),
@@ -592,7 +845,21 @@ const ECR_ROWS: Row[] = [
   ecrRow('PutImageTagMutability', 'repository', (e, _r, repo) =>
     ecr(e.send(new PutImageTagMutabilityCommand({ ...at(repo), imageTagMutability: 'MUTABLE' })), (out) => expect(out.imageTagMutability).toBe('MUTABLE')),
   ),
+  ecrRow('PutLifecyclePolicy', 'repository', (e, _r, repo) =>
+    ecr(e.send(new PutLifecyclePolicyCommand({ ...at(repo), lifecyclePolicyText: LIFECYCLE_POLICY })), (out) => {
+      expect(out.repositoryName).toBe(repo);
+      sameJson(out.lifecyclePolicyText, LIFECYCLE_POLICY);
+    }),
+  ),
   ecrRow('PutRegistryPolicy', 'registry', (e) => ecr(e.send(new PutRegistryPolicyCommand({ policyText: REGISTRY_POLICY })), (out) => expect(out.registryId).toBe(A))),
+  ecrRow('PutRegistryScanningConfiguration', 'registry', (e) =>
+    ecr(e.send(new PutRegistryScanningConfigurationCommand(SCANNING_CONFIGURATION)), (out) => expect(out.registryScanningConfiguration).toEqual(SCANNING_CONFIGURATION)),
+  ),
+  ecrRow('PutReplicationConfiguration', 'registry', (e) =>
+    ecr(e.send(new PutReplicationConfigurationCommand({ replicationConfiguration: REPLICATION_CONFIGURATION })), (out) =>
+      expect(out.replicationConfiguration).toEqual(REPLICATION_CONFIGURATION),
+    ),
+  ),
   ecrRow('RegisterPullTimeUpdateExclusion', 'registry', (e) => ecr(e.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn: EXCLUDED })), (out) => expect(out.principalArn).toBe(EXCLUDED)), {
     setup: async () => {
       await ignoring(['ExclusionNotFoundException'], rootEcr.send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn: EXCLUDED })));
@@ -610,14 +877,72 @@ const ECR_ROWS: Row[] = [
       return ecr(c.ecr.send(new SetRepositoryPolicyCommand({ ...at(row.repo), policyText })), (out) => expect(out.policyText).toBe(policyText));
     },
   },
+  ecrRow('StartImageScan', 'repository', (e, r, repo) =>
+    ecr(e.send(new StartImageScanCommand({ ...at(repo), imageId: { imageDigest: r.digest! } })), (out) =>
+      expect(out).toMatchObject({ registryId: A, repositoryName: repo, imageId: { imageDigest: r.digest }, imageScanStatus: { status: 'IN_PROGRESS' } }),
+    ),
+    // A fresh image for every attempt: one basic scan per image per day.
+    { setup: (row) => pushImage(row.repo) },
+  ),
+  ecrRow('StartLifecyclePolicyPreview', 'repository', (e, _r, repo) =>
+    ecr(e.send(new StartLifecyclePolicyPreviewCommand(at(repo))), (out) => {
+      expect(out).toMatchObject({ repositoryName: repo, status: 'IN_PROGRESS' });
+      sameJson(out.lifecyclePolicyText, LIFECYCLE_POLICY);
+    }),
+    {
+      setup: async (row) => {
+        await withLifecyclePolicy(row.repo);
+        return {};
+      },
+    },
+  ),
+  ecrRow('StartReplicationBackfill', 'registry', (e) =>
+    ecr(e.send(new StartReplicationBackfillCommand({ destination: REPLICATED_TO })), (out) => {
+      expect(out).toMatchObject({ registryId: A, destination: REPLICATED_TO, status: 'PREPARING' });
+      expect(out.replicationBackfillId).toBeTruthy();
+    }),
+    { setup: () => backfillStage(false) },
+  ),
+  ecrRow('StopReplicationBackfill', 'registry', (e, r) =>
+    ecr(e.send(new StopReplicationBackfillCommand({ replicationBackfillId: r.id! })), (out) =>
+      expect(out).toMatchObject({ registryId: A, replicationBackfillId: r.id, destination: REPLICATED_TO, status: 'STOPPING' }),
+    ),
+    { setup: () => backfillStage(true) },
+  ),
   ecrRow('TagResource', 'repository', (e, _r, repo) => ecr(e.send(new TagResourceCommand({ resourceArn: repoArn(repo), tags: [{ Key: 'team', Value: 'matrix' }] })))),
   ecrRow('UntagResource', 'repository', (e, _r, repo) => ecr(e.send(new UntagResourceCommand({ resourceArn: repoArn(repo), tagKeys: ['team'] })))),
+  ecrRow('UpdateImageStorageClass', 'repository', (e, r, repo) =>
+    ecr(e.send(new UpdateImageStorageClassCommand({ ...at(repo), imageId: { imageDigest: r.digest! }, targetStorageClass: 'ARCHIVE' })), (out) =>
+      expect(out).toMatchObject({ repositoryName: repo, imageId: { imageDigest: r.digest }, imageStatus: 'ARCHIVED' }),
+    ),
+    { setup: (row) => pushImage(row.repo) },
+  ),
+  ecrRow('UpdatePullThroughCacheRule', 'registry', (e) =>
+    ecr(e.send(new UpdatePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'matrix-cache-updated', customRoleArn: `arn:aws:iam::${A}:role/matrix-cache` })), (out) =>
+      expect(out).toMatchObject({ ecrRepositoryPrefix: 'matrix-cache-updated', registryId: A, customRoleArn: `arn:aws:iam::${A}:role/matrix-cache` }),
+    ),
+    { setup: () => ensureCacheRule('matrix-cache-updated') },
+  ),
+  ecrRow('UpdateRepositoryCreationTemplate', 'registry', (e) =>
+    ecr(e.send(new UpdateRepositoryCreationTemplateCommand({ prefix: 'matrix-template-updated', description: 'updated by the matrix' })), (out) =>
+      expect(out.repositoryCreationTemplate).toMatchObject({ prefix: 'matrix-template-updated', description: 'updated by the matrix' }),
+    ),
+    { extra: TEMPLATE_EXTRA, setup: () => ensureTemplate('matrix-template-updated') },
+  ),
   ecrRow('UploadLayerPart', 'repository', (e, r, repo) => {
     const data = randomBytes(200);
     return ecr(e.send(new UploadLayerPartCommand({ ...at(repo), uploadId: r.uploadId!, partFirstByte: 0, partLastByte: data.length - 1, layerPartBlob: data })), (out) =>
       expect(out.lastByteReceived).toBe(data.length - 1),
     );
   }, { setup: (row) => startEcrUpload(row.repo) }),
+  ecrRow('ValidatePullThroughCacheRule', 'registry', (e) =>
+    ecr(e.send(new ValidatePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'matrix-cache-validated' })), (out) => {
+      // The upstream (a closed port) cannot be reached: reported in the answer, not as an exception.
+      expect(out).toMatchObject({ ecrRepositoryPrefix: 'matrix-cache-validated', registryId: A, upstreamRegistryUrl: 'https://127.0.0.1:1', isValid: false });
+      expect(out.failure).toBeTruthy();
+    }),
+    { setup: () => ensureCacheRule('matrix-cache-validated', 'https://127.0.0.1:1') },
+  ),
 ];
 
 // --- the server and the callers ------------------------------------------------------------------
@@ -684,7 +1009,12 @@ const CROSS_NO_RESOURCE_SIDE = new RegExp(`^cross-account request for ecr:\\w+ o
 const CROSS_NO_IDENTITY_SIDE = new RegExp(`^cross-account request for ecr:\\w+ on \\S+: no identity-based policy of account ${B} allows it$`);
 
 function matrix(row: Row, auth: OciAuth): void {
-  const title = row.scope === 'registry' ? `${row.name} [${row.action} on *; registry-level: no cross-account column]` : `${row.name} [${row.action}]`;
+  const title =
+    row.scope === 'registry'
+      ? `${row.name} [${row.action} on *; registry-level: no cross-account column]`
+      : row.ownRegistryOnly
+        ? `${row.name} [${row.action}; own registry only: no cross-account column]`
+        : `${row.name} [${row.action}]`;
   describe(title, () => {
     it('root, in its own account: allowed', async () => {
       expectAllowed((await attempt(row, 'root', auth)).outcome);
@@ -700,7 +1030,7 @@ function matrix(row: Row, auth: OciAuth): void {
       const { outcome, caller } = await attempt(row, 'denied', auth);
       expectRefused(outcome, row, caller, EXPLICIT_DENY);
     });
-    if (row.scope === 'registry') return;
+    if (row.scope === 'registry' || row.ownRegistryOnly) return;
 
     it('account B\'s user, allowed by its identity policy, without a repository policy that grants it: refused', async () => {
       const { outcome, caller } = await attempt(row, 'partner-no-policy', auth);

@@ -13,9 +13,6 @@
  * that the commits, the part that must be atomic, really overlap.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OciTestClient, sha256 } from '../helpers/oci-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -41,30 +38,24 @@ async function describeResponse(res: Response): Promise<string> {
   return `${res.status} ${JSON.stringify(Object.fromEntries(res.headers))} ${await res.clone().text()}`;
 }
 
-/** Paths of all files under `dir`, relative to it, recursively. */
-async function filesUnder(dir: string, root = dir): Promise<string[]> {
+/**
+ * What the server's blob store holds, through its own inventory: the same check on the data
+ * folder and on an S3 bucket (the PostgreSQL run).
+ */
+async function storedFiles(server: TestServer): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesUnder(path, root)));
-    else out.push(relative(root, path).split(sep).join('/'));
-  }
+  for await (const batch of server.app.blobs.files()) out.push(...batch.map((f) => f.name));
   return out;
 }
 
-function blobFile(digest: string): string {
-  const hex = digest.slice('sha256:'.length);
-  return `sha256/${hex.slice(0, 2)}/${hex}`;
-}
+const blobFile = (server: TestServer, digest: string): string => server.app.blobs.nameOf(digest as Parameters<TestServer['app']['blobs']['nameOf']>[0]);
 
-/** Query the server's metadata database through a second, read-only connection. */
-function query<T>(server: TestServer, sql: string, ...params: unknown[]): T[] {
-  const db = new Database(join(server.dataDir, 'metadata.db'), { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
+/** Upload sessions left in the metadata store and in the blob store. */
+async function uploadsLeft(server: TestServer): Promise<{ rows: unknown[]; files: unknown[] }> {
+  return {
+    rows: await server.app.meta.kysely.selectFrom('uploads').select('id').execute(),
+    files: await server.app.blobs.listUploads(),
+  };
 }
 
 type UploadKind = 'monolithic' | 'chunked' | 'put-body' | 'stream-then-put';
@@ -204,11 +195,10 @@ describe('the same blob pushed by several clients at once', () => {
       await expectSessionsGone(c, outcomes);
     }
 
-    const blobs = await filesUnder(join(server.dataDir, 'blobs'));
-    expect(blobs.sort()).toEqual([blobFile(sha256(big)), blobFile(sha256(small))].sort());
-    expect(await filesUnder(join(server.dataDir, 'uploads')), 'upload files left behind').toEqual([]);
-    expect(query(server, 'SELECT id FROM uploads'), 'upload sessions left behind').toEqual([]);
-    expect(query<{ digest: string; size: number }>(server, 'SELECT digest, size FROM blobs ORDER BY digest')).toEqual(
+    expect((await storedFiles(server)).sort()).toEqual([blobFile(server, sha256(big)), blobFile(server, sha256(small))].sort());
+    expect(await uploadsLeft(server), 'upload sessions left behind').toEqual({ rows: [], files: [] });
+    const blobRows = await server.app.meta.kysely.selectFrom('blobs').select(['digest', 'size']).orderBy('digest').execute();
+    expect(blobRows.map((r) => ({ digest: r.digest, size: Number(r.size) }))).toEqual(
       [
         { digest: sha256(big), size: big.length },
         { digest: sha256(small), size: small.length },
@@ -244,18 +234,22 @@ describe('the same blob pushed by several clients at once', () => {
     // Visibility is per repository: a third repository does not see it.
     expect((await c.request('HEAD', `/v2/shared/c/blobs/${digest}`)).status).toBe(404);
 
-    const blobFiles = (await filesUnder(join(server.dataDir, 'blobs'))).filter((f) => f === blobFile(digest));
-    expect(blobFiles, 'one file for the blob').toEqual([blobFile(digest)]);
-    expect(await filesUnder(join(server.dataDir, 'uploads')), 'upload files left behind').toEqual([]);
-    expect(query(server, 'SELECT id FROM uploads'), 'upload sessions left behind').toEqual([]);
-    expect(query(server, 'SELECT digest, size FROM blobs WHERE digest = ?', digest)).toEqual([{ digest, size: data.length }]);
-    const links = query<{ name: string }>(
-      server,
-      'SELECT r.name FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE rb.digest = ? ORDER BY r.name',
-      digest,
-    );
+    const blobFiles = (await storedFiles(server)).filter((f) => f === blobFile(server, digest));
+    expect(blobFiles, 'one file for the blob').toEqual([blobFile(server, digest)]);
+    expect(await uploadsLeft(server), 'upload sessions left behind').toEqual({ rows: [], files: [] });
+    const db = server.app.meta.kysely;
+    const rows = await db.selectFrom('blobs').select(['digest', 'size']).where('digest', '=', digest).execute();
+    expect(rows.map((r) => ({ digest: r.digest, size: Number(r.size) }))).toEqual([{ digest, size: data.length }]);
+    const links = await db
+      .selectFrom('repository_blobs as rb')
+      .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
+      .select('r.name')
+      .where('rb.digest', '=', digest)
+      .orderBy('r.name')
+      .execute();
     expect(links.map((l) => l.name)).toEqual(['shared/a', 'shared/b']);
-    expect(query<{ name: string }>(server, "SELECT name FROM repositories WHERE name LIKE 'shared/%' ORDER BY name").map((r) => r.name)).toEqual([
+    const repos = await db.selectFrom('repositories').select('name').where('name', 'like', 'shared/%').orderBy('name').execute();
+    expect(repos.map((r) => r.name)).toEqual([
       'shared/a',
       'shared/b',
     ]);
@@ -322,13 +316,14 @@ describe('manifests pushed to one tag at once', () => {
         expect(got.body.equals(body), `GET ${ref} serves the exact bytes`).toBe(true);
       }
       expect(await listTags(c, repo)).toEqual(['same']);
-      const rows = query<{ n: number }>(
-        server,
-        'SELECT COUNT(*) AS n FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = ? AND m.digest = ?',
-        repo,
-        digest,
-      );
-      expect(rows[0]?.n, 'the manifest is stored once').toBe(1);
+      const rows = await server.app.meta.kysely
+        .selectFrom('manifests as m')
+        .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+        .select('m.digest')
+        .where('r.name', '=', repo)
+        .where('m.digest', '=', digest)
+        .execute();
+      expect(rows.length, 'the manifest is stored once').toBe(1);
     }
   });
 });

@@ -147,8 +147,12 @@ describe('garbage collection', () => {
     // Small pools, so that collections keep finding them unreferenced while pushers reuse them.
     const configs = Array.from({ length: 3 }, () => blob());
     const layers = Array.from({ length: 5 }, () => blob());
-    const deadline = Date.now() + DURATION_MS;
     const stats = { pushed: 0, blobUnknown: 0, reuploaded: 0, gcRuns: 0, cliRuns: 0, removed: 0, pulls: 0 };
+    // The race runs DURATION_MS, longer (up to a minute) while no push has gone through yet (a loaded
+    // machine; on PostgreSQL a collection with no grace holds the blob lock often): the checks below
+    // need a race that happened, not a fast machine.
+    const started = Date.now();
+    const deadlineOf = () => started + (stats.pushed >= 1 ? DURATION_MS : 60_000);
     const violations: string[] = [];
     /** Manifests pushed and never deleted, with their blobs: all must be whole at the end. */
     const kept: { digest: string; body: Buffer; blobs: Blob[] }[] = [];
@@ -157,7 +161,7 @@ describe('garbage collection', () => {
 
     const pusher = async (id: number) => {
       let i = 0;
-      while (Date.now() < deadline) {
+      while (Date.now() < deadlineOf()) {
         i++;
         const keep = i % 5 === 0;
         // A kept manifest uses fresh blobs; the others reuse the pools, which the collector reclaims between uses.
@@ -168,7 +172,7 @@ describe('garbage collection', () => {
         // As a client does: push, and on MANIFEST_BLOB_UNKNOWN upload what is missing and try again.
         // A kept manifest is pushed until it lands (the end checks it); the others give up after a while.
         let res: Response | undefined;
-        for (let attempt = 0; keep ? Date.now() < deadline + 20_000 : attempt < 20 && Date.now() < deadline; attempt++) {
+        for (let attempt = 0; keep ? Date.now() < deadlineOf() + 20_000 : attempt < 20 && Date.now() < deadlineOf(); attempt++) {
           for (const b of [config, ...parts]) {
             // As docker does: upload only what the registry says it lacks. Sometimes skip even the
             // check on a first attempt, as a client that pushed the blob a moment ago would.
@@ -212,7 +216,7 @@ describe('garbage collection', () => {
 
     /** Pull manifests that exist; a blob missing while its manifest still exists is a dangling manifest. */
     const puller = async () => {
-      while (Date.now() < deadline) {
+      while (Date.now() < deadlineOf()) {
         const entries = [...live.entries()];
         if (entries.length === 0) {
           await new Promise((r) => setTimeout(r, 5));
@@ -233,7 +237,7 @@ describe('garbage collection', () => {
     };
 
     const collector = async () => {
-      while (Date.now() < deadline) {
+      while (Date.now() < deadlineOf()) {
         const report = await server.app.gc.run({ graceMs: 0 });
         stats.gcRuns++;
         stats.removed += report.removedBlobs;
@@ -244,7 +248,7 @@ describe('garbage collection', () => {
 
     /** `berth gc` in another process, beside the server's own collections. */
     const command = async () => {
-      while (Date.now() < deadline) {
+      while (Date.now() < deadlineOf()) {
         const run = await berthCli(server, ['gc', '--gc-grace', '0', '--quiet']);
         if (run.code !== 0) violations.push(`berth gc: exit ${run.code}: ${run.stderr}`);
         stats.cliRuns++;
@@ -255,8 +259,10 @@ describe('garbage collection', () => {
 
     await Promise.all([pusher(1), pusher(2), pusher(3), puller(), collector(), command()]);
     expect(violations).toEqual([]);
-    // The race was on: pushes went through, collections reclaimed pool blobs between them.
-    expect(stats.pushed, JSON.stringify(stats)).toBeGreaterThan(2);
+    // The race was on: pushes went through or lost their blobs to a collection (and were retried),
+    // and collections reclaimed pool blobs between them.
+    expect(stats.pushed, JSON.stringify(stats)).toBeGreaterThan(0);
+    expect(stats.pushed + stats.blobUnknown, JSON.stringify(stats)).toBeGreaterThan(2);
     expect(stats.gcRuns).toBeGreaterThan(5);
     expect(stats.cliRuns).toBeGreaterThan(0);
     expect(stats.removed, JSON.stringify(stats)).toBeGreaterThan(0);
@@ -275,5 +281,5 @@ describe('garbage collection', () => {
     expect(fsck.findings).toEqual([]);
     expect(fsck.problems).toBe(0);
     console.log(`gc race: ${JSON.stringify(stats)}`);
-  });
+  }, 150_000);
 });

@@ -11,7 +11,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { TEST_STORAGE, startTestServer, type TestServer } from '../helpers/test-server.js';
 import { awsError, ecrClient, userWithPolicies } from '../helpers/aws-clients.js';
 
 let server: TestServer;
@@ -57,8 +57,12 @@ describe('Secrets Manager subset', () => {
     await sm.send(new CreateSecretCommand({ Name: 'sealed-check', SecretString: 'very-distinctive-plaintext-4242' }));
     const rows = await server.app.meta.kysely.selectFrom('secrets').select(['name', 'value_enc']).where('name', '=', 'sealed-check').execute();
     expect(rows[0]!.value_enc).not.toContain('very-distinctive');
-    const db = await readFile(join(server.dataDir, 'metadata.db'));
-    expect(db.includes(Buffer.from('very-distinctive-plaintext-4242'))).toBe(false);
+    // The whole database holds no plaintext: the SQLite file, or every column of the row on PostgreSQL.
+    const stored =
+      TEST_STORAGE === 'sqlite'
+        ? await readFile(join(server.dataDir, 'metadata.db'))
+        : Buffer.from(JSON.stringify(await server.app.meta.kysely.selectFrom('secrets').selectAll().execute()));
+    expect(stored.includes(Buffer.from('very-distinctive-plaintext-4242'))).toBe(false);
   });
 
   it('puts a new value with a new version and describes the secret', async () => {
