@@ -66,17 +66,24 @@ function generate() {
         );
       }
     }
-    const base = { tags: [...new Set(tags)], pushedAt, lastPulledAt, status: 'ACTIVE', lastArchivedAt: null, lastActivatedAt: null, parents: [], subject: null };
+    // Every image object has the same shape (property order), as the store's rows give them:
+    // objects of mixed shapes would make every property read in the evaluator megamorphic and
+    // measure the generator rather than the evaluator.
+    const image = (over) => {
+      const o = { digest: '', tags: [...new Set(tags)], pushedAt, lastPulledAt, status: 'ACTIVE', lastArchivedAt: null, lastActivatedAt: null, parents: [], subject: null };
+      for (const [k, v] of Object.entries(over)) o[k] = v;
+      return o;
+    };
     if (kind < 0.05 && images.length + 3 <= N) {
       const idx = digest(i++);
-      images.push({ ...base, digest: idx });
-      for (let c = 0; c < 2; c++) images.push({ ...base, digest: digest(i++), tags: [], parents: [idx] });
+      images.push(image({ digest: idx }));
+      for (let c = 0; c < 2; c++) images.push(image({ digest: digest(i++), tags: [], parents: [idx] }));
     } else if (kind < 0.08 && images.length > 0) {
-      images.push({ ...base, digest: digest(i++), tags: [], subject: images[Math.floor(rand() * images.length)].digest });
+      images.push(image({ digest: digest(i++), tags: [], subject: images[Math.floor(rand() * images.length)].digest }));
     } else if (kind < 0.1) {
-      images.push({ ...base, digest: digest(i++), status: 'ARCHIVED', lastArchivedAt: NOW - Math.floor(rand() * 200 * DAY) });
+      images.push(image({ digest: digest(i++), status: 'ARCHIVED', lastArchivedAt: NOW - Math.floor(rand() * 200 * DAY) }));
     } else {
-      images.push({ ...base, digest: digest(i++) });
+      images.push(image({ digest: digest(i++) }));
     }
   }
   return images;
