@@ -497,8 +497,10 @@ describe('roles', () => {
       iam.send(new DetachRolePolicyCommand({ RoleName: 'no-role', PolicyArn: READ_ONLY })),
       iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'no-role' })),
     ];
-    for (const call of calls) {
-      expect(await awsError(call)).toMatchObject({ name: 'NoSuchEntityException', status: 404, message: 'The role with name no-role cannot be found.' });
+    // Each refusal is caught as soon as it is made: awaiting them one by one would leave the later
+    // ones rejected without a handler for a while (an unhandled rejection).
+    for (const error of await Promise.all(calls.map((call) => awsError(call)))) {
+      expect(error).toMatchObject({ name: 'NoSuchEntityException', status: 404, message: 'The role with name no-role cannot be found.' });
     }
   });
 
@@ -519,15 +521,17 @@ describe('roles', () => {
   it('are managed by the root only: a user without policies is AccessDenied', async () => {
     const key = await userWithKey('role-curious');
     const asUser = iamAs(key);
-    for (const call of [
-      asUser.send(new CreateRoleCommand({ RoleName: 'sneaky', AssumeRolePolicyDocument: trust('*') })),
-      asUser.send(new GetRoleCommand({ RoleName: 'deployer' })),
-      asUser.send(new PutUserPolicyCommand({ UserName: 'role-curious', PolicyName: 'self', PolicyDocument: allow('*') })),
-      asUser.send(new AttachUserPolicyCommand({ UserName: 'role-curious', PolicyArn: FULL_ACCESS })),
-      asUser.send(new CreatePolicyCommand({ PolicyName: 'Mine', PolicyDocument: allow('*') })),
-    ]) {
-      expect(await awsError(call)).toMatchObject({ name: 'AccessDenied', status: 403 });
-    }
+    // Each refusal is caught as soon as it is made (awaiting them in turn leaves later ones unhandled for a while).
+    const refusals = await Promise.all(
+      [
+        asUser.send(new CreateRoleCommand({ RoleName: 'sneaky', AssumeRolePolicyDocument: trust('*') })),
+        asUser.send(new GetRoleCommand({ RoleName: 'deployer' })),
+        asUser.send(new PutUserPolicyCommand({ UserName: 'role-curious', PolicyName: 'self', PolicyDocument: allow('*') })),
+        asUser.send(new AttachUserPolicyCommand({ UserName: 'role-curious', PolicyArn: FULL_ACCESS })),
+        asUser.send(new CreatePolicyCommand({ PolicyName: 'Mine', PolicyDocument: allow('*') })),
+      ].map((call) => awsError(call)),
+    );
+    for (const error of refusals) expect(error).toMatchObject({ name: 'AccessDenied', status: 403 });
     expect((await awsError(iam.send(new GetRoleCommand({ RoleName: 'sneaky' })))).name).toBe('NoSuchEntityException');
     expect((await iam.send(new ListUserPoliciesCommand({ UserName: 'role-curious' }))).PolicyNames).toEqual([]);
   });
