@@ -1,6 +1,9 @@
 import type { FastifyReply } from 'fastify';
 import { BerthError, type ErrorCode } from '../core/index.js';
-import { SigV4Error, type SigV4ErrorKind } from '../iam/index.js';
+import { AwsJsonError, SIGV4_TYPES, frameworkRefusal, sendAwsJsonError, sendInternalError } from '../aws-json.js';
+import { SigV4Error } from '../iam/index.js';
+
+export { AwsJsonError };
 
 /**
  * Domain error → ECR `__type`. Every modelled ECR error is a client fault (HTTP 400); only
@@ -47,64 +50,22 @@ const ECR_TYPES = {
   INTERNAL: 'ServerException',
 } as const satisfies Record<ErrorCode, string>;
 
-/** SigV4 failures in the names AWS's JSON services use. */
-const SIGV4_TYPES = {
-  missing: 'MissingAuthenticationTokenException',
-  incomplete: 'IncompleteSignatureException',
-  mismatch: 'InvalidSignatureException',
-  scope: 'InvalidSignatureException',
-  expired: 'InvalidSignatureException',
-} as const satisfies Record<SigV4ErrorKind, string>;
-
-/** An error of the JSON wire protocol itself (unknown operation, malformed body), named as AWS names it. */
-export class AwsJsonError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
 
 /** Write `err` as an AWS JSON 1.1 error: `{"__type","message"}`, `x-amzn-ErrorType`, AWS's status. */
 export function sendEcrError(reply: FastifyReply, err: unknown): FastifyReply {
-  let type: string;
-  let status = 400;
-  let message: string;
-  let extra: Record<string, unknown> = {};
-  if (err instanceof SigV4Error) {
-    type = SIGV4_TYPES[err.kind];
-    status = 403;
-    message = err.message;
-  } else if (err instanceof AwsJsonError) {
-    type = err.type;
-    status = err.status;
-    message = err.message;
-  } else if (err instanceof BerthError) {
-    type = ECR_TYPES[err.code];
-    message = err.message;
-    if (err.code === 'INTERNAL') status = 500;
-    if (err.code === 'UNAUTHENTICATED' || err.code === 'TOKEN_EXPIRED') status = 403;
+  if (err instanceof SigV4Error) return sendAwsJsonError(reply, 403, SIGV4_TYPES[err.kind], err.message);
+  if (err instanceof AwsJsonError) return sendAwsJsonError(reply, err.status, err.type, err.message);
+  if (err instanceof BerthError) {
+    const type = ECR_TYPES[err.code];
+    const status = err.code === 'INTERNAL' ? 500 : err.code === 'UNAUTHENTICATED' || err.code === 'TOKEN_EXPIRED' ? 403 : 400;
     // InvalidLayerPartException carries the upload's position beside the message.
-    if (type === 'InvalidLayerPartException' && err.detail) extra = pick(err.detail, ['registryId', 'repositoryName', 'uploadId', 'lastValidByteReceived']);
-  } else if (typeof (err as { statusCode?: unknown })?.statusCode === 'number' && (err as { statusCode: number }).statusCode < 500) {
-    // Fastify's own refusals: unsupported content type, body over the limit, malformed request.
-    type = 'SerializationException';
-    status = (err as { statusCode: number }).statusCode;
-    message = (err as Error).message;
-  } else {
-    reply.log.error({ err }, 'request failed');
-    type = 'ServerException';
-    status = 500;
-    message = `internal error; request id ${reply.request.id}`;
+    const extra =
+      type === 'InvalidLayerPartException' && err.detail ? pick(err.detail, ['registryId', 'repositoryName', 'uploadId', 'lastValidByteReceived']) : {};
+    return sendAwsJsonError(reply, status, type, err.message, extra);
   }
-  return reply
-    .code(status)
-    .header('content-type', 'application/x-amz-json-1.1')
-    .header('x-amzn-ErrorType', type)
-    .header('x-amzn-RequestId', reply.request.id)
-    .send(JSON.stringify({ __type: type, message, ...extra }));
+  const refused = frameworkRefusal(err);
+  if (refused) return sendAwsJsonError(reply, refused.status, refused.type, refused.message);
+  return sendInternalError(reply, err, 'ServerException');
 }
 
 function pick(source: Record<string, unknown>, keys: string[]): Record<string, unknown> {

@@ -4,6 +4,7 @@ import { currentRequest, type AccountId } from '../core/index.js';
 import type { Authenticator, Authorizer } from '../iam/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { Registry, RegistrySettings, RepositoryPolicies } from '../registry/index.js';
+import { authenticateJsonRequest, parseJsonObject, requestBody } from '../aws-json.js';
 import { AwsJsonError, sendEcrError } from './errors.js';
 import type { EcrContext } from './operation.js';
 import { ECR_OPERATIONS } from './operations/index.js';
@@ -60,38 +61,14 @@ async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply
   if (!op) throw new AwsJsonError('UnknownOperationException', `Unknown operation ${name.slice(0, 100)}`);
   if (call) call.operation = name;
 
-  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  const url = req.raw.url ?? '/';
-  const q = url.indexOf('?');
-  const principal = await deps.auth.authenticateSigned(
-    {
-      method: req.method,
-      path: q < 0 ? url : url.slice(0, q),
-      query: q < 0 ? '' : url.slice(q + 1),
-      // headersDistinct keeps repeated headers apart, as SigV4 joins them; injected requests lack it.
-      headers: req.raw.headersDistinct ?? req.headers,
-      body,
-    },
-    ['ecr'],
-    // The operation is chosen by X-Amz-Target: it must be signed, or a captured request could be
-    // replayed as another operation within the signature's 15 minutes.
-    { requireSignedHeaders: ['x-amz-target'] },
-  );
+  const principal = await authenticateJsonRequest(deps.auth, req, 'ecr');
 
   if (request) request.actor = principal.arn;
   if (call) call.principal = principal;
   // After authentication (the quota is the caller's account's), before any work.
   deps.rateLimits?.admit(principal.accountId, name);
 
-  let json: unknown;
-  try {
-    json = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new AwsJsonError('SerializationException', 'The request body is not valid JSON');
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new AwsJsonError('SerializationException', 'The request body must be a JSON object');
-  }
+  const json = parseJsonObject(requestBody(req));
 
   const ctx: EcrContext = {
     principal,
@@ -118,8 +95,8 @@ async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply
     decide: (action, resource, resourcePolicy) =>
       deps.authorizer.decide(principal, action, resource, { sourceIp: req.ip, secureTransport: deps.isTls }, { resourcePolicy }).then((d) => d.decision),
   };
-  if (call) call.params = json as Record<string, unknown>;
-  const prepared = op.prepare(new Input(json as Record<string, unknown>), ctx);
+  if (call) call.params = json;
+  const prepared = op.prepare(new Input(json), ctx);
   if (call && prepared.resource.repositoryName !== undefined) {
     call.repository = { accountId: prepared.resource.accountId, name: prepared.resource.repositoryName };
   }

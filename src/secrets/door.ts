@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError } from '../core/index.js';
+import { AwsJsonError, SIGV4_TYPES, authenticateJsonRequest, frameworkRefusal, parseJsonObject, requestBody, sendAwsJsonError, sendInternalError } from '../aws-json.js';
 import { SigV4Error, type Authenticator, type Authorizer, type Principal } from '../iam/index.js';
 import { SecretsError, type SecretInfo, type SecretStore, type SecretValue } from './store.js';
 
@@ -12,17 +13,6 @@ export interface SecretsDoorDeps {
 
 const TARGET_PREFIX = 'secretsmanager.';
 const NAME_PATTERN = /^[a-zA-Z0-9/_+=.@-]+$/;
-
-/** A wire error of the Secrets Manager JSON protocol. */
-class WireError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
 
 type Handler = (input: Record<string, unknown>, principal: Principal, authorize: (action: string) => Promise<void>) => Promise<unknown>;
 
@@ -48,7 +38,7 @@ const OPERATIONS: Record<string, (deps: SecretsDoorDeps) => Handler> = {
   CreateSecret: (deps) => async (input, principal, authorize) => {
     await authorize('secretsmanager:CreateSecret');
     const name = str(input, 'Name', { required: true, min: 1, max: 512 })!;
-    if (!NAME_PATTERN.test(name)) throw new WireError('ValidationException', `Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!`);
+    if (!NAME_PATTERN.test(name)) throw new AwsJsonError('ValidationException', `Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!`);
     const description = str(input, 'Description', { max: 2048 });
     const value = secretValue(input);
     const tags = readTags(input);
@@ -83,7 +73,7 @@ const OPERATIONS: Record<string, (deps: SecretsDoorDeps) => Handler> = {
     await authorize('secretsmanager:PutSecretValue');
     const id = str(input, 'SecretId', { required: true, min: 1, max: 2048 })!;
     const value = secretValue(input);
-    if (!value) throw new WireError('InvalidParameterException', 'You must provide either SecretString or SecretBinary.');
+    if (!value) throw new AwsJsonError('InvalidParameterException', 'You must provide either SecretString or SecretBinary.');
     const versionId = str(input, 'ClientRequestToken', { min: 32, max: 64 });
     const info = await deps.secrets.putValue(principal.accountId, id, value, versionId);
     return { ARN: info.arn, Name: info.name, VersionId: info.versionId, VersionStages: ['AWSCURRENT'] };
@@ -97,7 +87,7 @@ const OPERATIONS: Record<string, (deps: SecretsDoorDeps) => Handler> = {
     await authorize('secretsmanager:ListSecrets');
     const max = input.MaxResults;
     if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 100)) {
-      throw new WireError('ValidationException', "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100");
+      throw new AwsJsonError('ValidationException', "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100");
     }
     const limit = (max as number | undefined) ?? 100;
     const token = str(input, 'NextToken');
@@ -106,7 +96,7 @@ const OPERATIONS: Record<string, (deps: SecretsDoorDeps) => Handler> = {
       try {
         after = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')).after as string;
       } catch {
-        throw new WireError('InvalidNextTokenException', 'The NextToken value is invalid.');
+        throw new AwsJsonError('InvalidNextTokenException', 'The NextToken value is invalid.');
       }
     }
     const includeDeleted = input.IncludePlannedDeletion === true;
@@ -129,10 +119,10 @@ const OPERATIONS: Record<string, (deps: SecretsDoorDeps) => Handler> = {
     const force = input.ForceDeleteWithoutRecovery === true;
     const days = input.RecoveryWindowInDays;
     if (force && days !== undefined) {
-      throw new WireError('InvalidParameterException', 'You can\'t use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.');
+      throw new AwsJsonError('InvalidParameterException', 'You can\'t use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.');
     }
     if (days !== undefined && (typeof days !== 'number' || !Number.isInteger(days) || days < 7 || days > 30)) {
-      throw new WireError('InvalidParameterException', 'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
+      throw new AwsJsonError('InvalidParameterException', 'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
     }
     const { info, deletionDate } = await deps.secrets.delete(principal.accountId, id, { force, recoveryDays: (days as number | undefined) ?? 30 });
     return { ARN: info.arn, Name: info.name, DeletionDate: deletionDate / 1000 };
@@ -144,31 +134,12 @@ async function handle(deps: SecretsDoorDeps, req: FastifyRequest, reply: Fastify
   const target = req.headers['x-amz-target'];
   const name = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
   const make = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
-  if (!make) throw new WireError('UnknownOperationException', `Unknown operation ${name.slice(0, 100)}`);
-  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  const url = req.raw.url ?? '/';
-  const q = url.indexOf('?');
-  const principal = await deps.auth.authenticateSigned(
-    {
-      method: req.method,
-      path: q < 0 ? url : url.slice(0, q),
-      query: q < 0 ? '' : url.slice(q + 1),
-      headers: req.raw.headersDistinct ?? req.headers,
-      body,
-    },
-    ['secretsmanager'],
-    { requireSignedHeaders: ['x-amz-target'] },
-  );
-  let input: unknown;
-  try {
-    input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new WireError('SerializationException', 'The request body is not valid JSON');
-  }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new WireError('SerializationException', 'The request body must be a JSON object');
+  if (!make) throw new AwsJsonError('UnknownOperationException', `Unknown operation ${name.slice(0, 100)}`);
+  const principal = await authenticateJsonRequest(deps.auth, req, 'secretsmanager');
+  const input = parseJsonObject(requestBody(req));
   const authorize = (action: string) =>
     deps.authorizer.authorize(principal, action, { accountId: principal.accountId }, { sourceIp: req.ip, secureTransport: deps.isTls });
-  const output = await make(deps)(input as Record<string, unknown>, principal, authorize);
+  const output = await make(deps)(input, principal, authorize);
   return reply.code(200).header('content-type', 'application/x-amz-json-1.1').send(JSON.stringify(output ?? {}));
 }
 
@@ -189,12 +160,12 @@ function describeShape(info: SecretInfo) {
 function str(input: Record<string, unknown>, name: string, opts: { required?: boolean; min?: number; max?: number } = {}): string | undefined {
   const v = input[name];
   if (v === undefined || v === null) {
-    if (opts.required) throw new WireError('ValidationException', `1 validation error detected: Value null at '${lower(name)}' failed to satisfy constraint: Member must not be null`);
+    if (opts.required) throw new AwsJsonError('ValidationException', `1 validation error detected: Value null at '${lower(name)}' failed to satisfy constraint: Member must not be null`);
     return undefined;
   }
-  if (typeof v !== 'string') throw new WireError('SerializationException', `${name} must be a string`);
+  if (typeof v !== 'string') throw new AwsJsonError('SerializationException', `${name} must be a string`);
   if ((opts.min !== undefined && v.length < opts.min) || (opts.max !== undefined && v.length > opts.max)) {
-    throw new WireError('ValidationException', `1 validation error detected: Value at '${lower(name)}' failed to satisfy constraint: Member must have length between ${opts.min ?? 0} and ${opts.max ?? 'unbounded'}`);
+    throw new AwsJsonError('ValidationException', `1 validation error detected: Value at '${lower(name)}' failed to satisfy constraint: Member must have length between ${opts.min ?? 0} and ${opts.max ?? 'unbounded'}`);
   }
   return v;
 }
@@ -206,11 +177,11 @@ function lower(name: string): string {
 function secretValue(input: Record<string, unknown>): SecretValue | undefined {
   const s = str(input, 'SecretString', { max: 65_536 });
   const b = str(input, 'SecretBinary');
-  if (s !== undefined && b !== undefined) throw new WireError('InvalidParameterException', 'You can\'t specify both a binary secret value and a string secret value in the same secret.');
+  if (s !== undefined && b !== undefined) throw new AwsJsonError('InvalidParameterException', 'You can\'t specify both a binary secret value and a string secret value in the same secret.');
   if (s !== undefined) return { kind: 'string', value: s };
   if (b !== undefined) {
     const value = Buffer.from(b, 'base64');
-    if (value.length > 65_536) throw new WireError('ValidationException', 'SecretBinary must be at most 65536 bytes');
+    if (value.length > 65_536) throw new AwsJsonError('ValidationException', 'SecretBinary must be at most 65536 bytes');
     return { kind: 'binary', value };
   }
   return undefined;
@@ -219,11 +190,11 @@ function secretValue(input: Record<string, unknown>): SecretValue | undefined {
 function readTags(input: Record<string, unknown>): { Key: string; Value: string }[] | undefined {
   const raw = input.Tags;
   if (raw === undefined || raw === null) return undefined;
-  if (!Array.isArray(raw)) throw new WireError('SerializationException', 'Tags must be a list');
+  if (!Array.isArray(raw)) throw new AwsJsonError('SerializationException', 'Tags must be a list');
   return raw.map((t) => {
     const { Key, Value } = (t ?? {}) as { Key?: unknown; Value?: unknown };
     if (typeof Key !== 'string' || Key.length < 1 || Key.length > 128 || (Value !== undefined && typeof Value !== 'string')) {
-      throw new WireError('ValidationException', 'Tag keys must be 1 to 128 characters and values strings');
+      throw new AwsJsonError('ValidationException', 'Tag keys must be 1 to 128 characters and values strings');
     }
     return { Key, Value: (Value as string | undefined) ?? '' };
   });
@@ -231,11 +202,11 @@ function readTags(input: Record<string, unknown>): { Key: string; Value: string 
 
 function readNameFilter(filters: unknown): string[] | undefined {
   if (filters === undefined || filters === null) return undefined;
-  if (!Array.isArray(filters)) throw new WireError('SerializationException', 'Filters must be a list');
+  if (!Array.isArray(filters)) throw new AwsJsonError('SerializationException', 'Filters must be a list');
   const names: string[] = [];
   for (const f of filters as { Key?: unknown; Values?: unknown }[]) {
-    if (f?.Key !== 'name') throw new WireError('InvalidParameterException', `berth supports only the 'name' filter of ListSecrets`);
-    if (!Array.isArray(f.Values)) throw new WireError('InvalidParameterException', 'Filter Values must be a list');
+    if (f?.Key !== 'name') throw new AwsJsonError('InvalidParameterException', `berth supports only the 'name' filter of ListSecrets`);
+    if (!Array.isArray(f.Values)) throw new AwsJsonError('InvalidParameterException', 'Filter Values must be a list');
     names.push(...(f.Values as unknown[]).filter((v): v is string => typeof v === 'string'));
   }
   return names;
@@ -243,38 +214,23 @@ function readNameFilter(filters: unknown): string[] | undefined {
 
 /** `{"__type","message"}` with the status Secrets Manager uses (400 for client faults, 500 otherwise). */
 export function sendSecretsError(reply: FastifyReply, err: unknown): FastifyReply {
-  let type: string;
-  let status = 400;
-  let message: string;
-  if (err instanceof SecretsError || err instanceof WireError) {
-    type = err.type;
-    message = err.message;
-    if (err instanceof WireError) status = err.status;
-  } else if (err instanceof SigV4Error) {
-    type = err.kind === 'missing' ? 'MissingAuthenticationTokenException' : err.kind === 'incomplete' ? 'IncompleteSignatureException' : 'InvalidSignatureException';
-    status = 403;
-    message = err.message;
-  } else if (err instanceof BerthError) {
-    message = err.message;
-    if (err.code === 'ACCESS_DENIED') type = 'AccessDeniedException';
-    else if (err.code === 'UNAUTHENTICATED') [type, status] = ['UnrecognizedClientException', 403];
-    else if (err.code === 'TOKEN_EXPIRED') [type, status] = ['ExpiredTokenException', 403];
-    else if (err.code === 'INTERNAL') [type, status] = ['InternalServiceError', 500];
-    else type = 'InvalidParameterException';
-  } else if (typeof (err as { statusCode?: unknown })?.statusCode === 'number' && (err as { statusCode: number }).statusCode < 500) {
-    type = 'SerializationException';
-    status = (err as { statusCode: number }).statusCode;
-    message = (err as Error).message;
-  } else {
-    reply.log.error({ err }, 'request failed');
-    type = 'InternalServiceError';
-    status = 500;
-    message = `internal error; request id ${reply.request.id}`;
+  if (err instanceof SecretsError) return sendAwsJsonError(reply, 400, err.type, err.message);
+  if (err instanceof AwsJsonError) return sendAwsJsonError(reply, err.status, err.type, err.message);
+  if (err instanceof SigV4Error) return sendAwsJsonError(reply, 403, SIGV4_TYPES[err.kind], err.message);
+  if (err instanceof BerthError) {
+    const [type, status] =
+      err.code === 'ACCESS_DENIED'
+        ? ['AccessDeniedException', 400]
+        : err.code === 'UNAUTHENTICATED'
+          ? ['UnrecognizedClientException', 403]
+          : err.code === 'TOKEN_EXPIRED'
+            ? ['ExpiredTokenException', 403]
+            : err.code === 'INTERNAL'
+              ? ['InternalServiceError', 500]
+              : ['InvalidParameterException', 400];
+    return sendAwsJsonError(reply, status, type, err.message);
   }
-  return reply
-    .code(status)
-    .header('content-type', 'application/x-amz-json-1.1')
-    .header('x-amzn-ErrorType', type)
-    .header('x-amzn-RequestId', reply.request.id)
-    .send(JSON.stringify({ __type: type, message }));
+  const refused = frameworkRefusal(err);
+  if (refused) return sendAwsJsonError(reply, refused.status, refused.type, refused.message);
+  return sendInternalError(reply, err, 'InternalServiceError');
 }

@@ -1,4 +1,6 @@
+import { createHash, createHmac } from 'node:crypto';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import type { TestServer } from './test-server.js';
 
@@ -60,4 +62,54 @@ export async function userWithPolicies(
   for (const PolicyArn of policyArns) await iam.send(new AttachUserPolicyCommand({ UserName: userName, PolicyArn }));
   const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
   return { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! };
+}
+
+/** SHA-256 and HMAC-SHA-256 from node:crypto, in the shape @smithy/signature-v4 takes. */
+class NodeSha256 {
+  private readonly hash;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    const key =
+      secret === undefined || typeof secret === 'string'
+        ? secret
+        : secret instanceof ArrayBuffer
+          ? Buffer.from(secret)
+          : Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength);
+    this.hash = key === undefined ? createHash('sha256') : createHmac('sha256', key);
+  }
+  update(data: string | Uint8Array): void {
+    this.hash.update(data);
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+
+/**
+ * A raw AWS JSON 1.1 call signed with the server's root key: for what the SDKs never send (a
+ * malformed body, an unknown operation) or to read fields the SDK drops.
+ */
+export async function signedJsonPost(
+  server: Pick<TestServer, 'url' | 'accessKeyId' | 'secretAccessKey'>,
+  service: string,
+  target: string,
+  body: string,
+): Promise<Response> {
+  const url = new URL(server.url);
+  const signer = new SignatureV4({
+    service,
+    region: 'us-east-1',
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    sha256: NodeSha256,
+  });
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: '/',
+    headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
+    body,
+    query: {},
+  });
+  return fetch(`${server.url}/`, { method: 'POST', headers: signed.headers as Record<string, string>, body });
 }

@@ -11,7 +11,7 @@ import {
   type ECRClient,
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsError, ecrClient } from '../helpers/aws-clients.js';
+import { awsError, ecrClient, signedJsonPost } from '../helpers/aws-clients.js';
 import { OciTestClient } from '../helpers/oci-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -196,6 +196,15 @@ describe('the wire protocol', () => {
     });
     expect(unsigned.status).toBe(403);
     expect(unsigned.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+    for (const [body, message] of [
+      ['{"repositoryNames": [', 'The request body is not valid JSON'],
+      ['["a list"]', 'The request body must be a JSON object'],
+    ]) {
+      const malformed = await signedJsonPost(server, 'ecr', 'AmazonEC2ContainerRegistry_V20150921.DescribeRepositories', body!);
+      expect(malformed.status).toBe(400);
+      expect(malformed.headers.get('x-amzn-errortype')).toBe('SerializationException');
+      expect(await malformed.json()).toEqual({ __type: 'SerializationException', message });
+    }
   });
 
   it('refuses a wrong secret, another region, and an unknown key', async () => {

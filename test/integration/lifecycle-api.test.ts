@@ -12,10 +12,9 @@ import {
   StartLifecyclePolicyPreviewCommand,
   UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
-import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RegistryEvent } from '../../src/events/index.js';
-import { awsError, ecrClient } from '../helpers/aws-clients.js';
+import { awsError, ecrClient, signedJsonPost } from '../helpers/aws-clients.js';
 import { OciTestClient, sha256 } from '../helpers/oci-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -228,40 +227,7 @@ describe('preview, then the run does exactly what the preview showed', () => {
 
 /** GetLifecyclePolicyPreview as raw JSON, to read berth's extra fields. */
 async function fetchPreviewRaw(repositoryName: string): Promise<any> {
-  const { SignatureV4 } = await import('@smithy/signature-v4');
-  /** SHA-256 and HMAC-SHA-256 from node:crypto, in the shape the signer takes. */
-  class Sha256 {
-    private readonly hash;
-    constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-      const key = secret === undefined || typeof secret === 'string' ? secret : (secret instanceof ArrayBuffer ? Buffer.from(secret) : Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength));
-      this.hash = key === undefined ? createHash('sha256') : createHmac('sha256', key);
-    }
-    update(data: string | Uint8Array): void {
-      this.hash.update(data);
-    }
-    async digest(): Promise<Uint8Array> {
-      return new Uint8Array(this.hash.digest());
-    }
-  }
-  const url = new URL(server.url);
-  const body = JSON.stringify({ repositoryName });
-  const request = {
-    method: 'POST',
-    protocol: 'http:',
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: '/',
-    headers: {
-      host: url.host,
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.GetLifecyclePolicyPreview',
-    },
-    body,
-    query: {},
-  };
-  const signer = new SignatureV4({ service: 'ecr', region: 'us-east-1', credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }, sha256: Sha256 });
-  const signed = await signer.sign(request);
-  const res = await fetch(`${server.url}/`, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+  const res = await signedJsonPost(server, 'ecr', 'AmazonEC2ContainerRegistry_V20150921.GetLifecyclePolicyPreview', JSON.stringify({ repositoryName }));
   expect(res.status).toBe(200);
   return res.json();
 }

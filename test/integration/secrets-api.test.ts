@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import { TEST_STORAGE, startTestServer, type TestServer } from '../helpers/test-server.js';
-import { awsError, ecrClient, userWithPolicies } from '../helpers/aws-clients.js';
+import { awsError, ecrClient, signedJsonPost, userWithPolicies } from '../helpers/aws-clients.js';
 
 let server: TestServer;
 let sm: SecretsManagerClient;
@@ -36,6 +36,23 @@ afterAll(async () => {
 });
 
 describe('Secrets Manager subset', () => {
+  it('answers unknown operations, malformed bodies and unsigned calls the AWS way', async () => {
+    const unknown = await signedJsonPost(server, 'secretsmanager', 'secretsmanager.RotateSecret', '{}');
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toEqual({ __type: 'UnknownOperationException', message: 'Unknown operation RotateSecret' });
+    const malformed = await signedJsonPost(server, 'secretsmanager', 'secretsmanager.ListSecrets', '{"MaxResults": ');
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('x-amzn-errortype')).toBe('SerializationException');
+    expect(await malformed.json()).toEqual({ __type: 'SerializationException', message: 'The request body is not valid JSON' });
+    const unsigned = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'secretsmanager.ListSecrets' },
+      body: '{}',
+    });
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+  });
+
   it('creates a secret with an AWS-shaped ARN and reads its value back', async () => {
     const created = await sm.send(
       new CreateSecretCommand({ Name: 'ecr-pullthroughcache/hub', SecretString: '{"username":"u","accessToken":"t0ken"}', Description: 'hub creds' }),

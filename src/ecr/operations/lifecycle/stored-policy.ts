@@ -1,0 +1,33 @@
+import type { Services } from '../../../capabilities.js';
+import type { Repository } from '../../../registry/index.js';
+import { epochSeconds, operation } from '../../operation.js';
+import { lifecyclePolicyNotFound } from './errors.js';
+
+type StoredPolicy = Awaited<ReturnType<Services['lifecycle']['getPolicy']>>;
+
+/**
+ * GetLifecyclePolicy and DeleteLifecyclePolicy: the same input, the same not-found error and
+ * the same answer (the policy's text and when it was last evaluated, absent if never); only what
+ * they do to the stored policy differs.
+ */
+export function storedPolicyOperation(action: string, act: (lifecycle: Services['lifecycle'], repo: Repository) => Promise<StoredPolicy>) {
+  return operation({
+    action,
+    prepare(input, ctx) {
+      const accountId = input.registryId(ctx.principal.accountId);
+      const name = input.repositoryName();
+      return { accountId, name, resource: { accountId, repositoryName: name } };
+    },
+    async run({ accountId, name }, ctx) {
+      const repo = await ctx.registry.repository(accountId, name);
+      const policy = await act(ctx.services.lifecycle, repo);
+      if (!policy) throw lifecyclePolicyNotFound(accountId, name);
+      return {
+        registryId: accountId,
+        repositoryName: name,
+        lifecyclePolicyText: policy.text,
+        ...(policy.lastEvaluatedAt !== null ? { lastEvaluatedAt: epochSeconds(policy.lastEvaluatedAt) } : {}),
+      };
+    },
+  });
+}
