@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 
 /** Caches that a node keeps in memory and that another node's change must empty. */
 export type CacheTopic = 'repository' | 'resource-tags' | 'repository-policy' | 'registry-policy';
@@ -74,7 +74,9 @@ export class PgInvalidator extends LocalInvalidator {
 
   private connect(): Promise<void> {
     this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.url, application_name: 'berth-invalidation' });
+      // Loaded here, not at start-up: only a node on PostgreSQL listens.
+      const { default: pgModule } = await import('pg');
+      const client = new pgModule.Client({ connectionString: this.url, application_name: 'berth-invalidation' });
       client.on('error', (err) => this.lost(client, err));
       client.on('end', () => this.lost(client, new Error('connection ended')));
       client.on('notification', (msg) => {

@@ -6,7 +6,8 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { PgInvalidator, withLeadership } from '../../src/cluster/index.js';
-import { openPostgresMetadata, type MetadataStore } from '../../src/storage/metadata/index.js';
+import type { MetadataStore } from '../../src/storage/metadata/index.js';
+import { openPostgresMetadata } from '../../src/storage/metadata/postgres.js';
 import { createTestDatabase, stopPrivatePostgres, type TestDatabase } from '../helpers/postgres.js';
 
 let cleanups: (() => Promise<void>)[] = [];

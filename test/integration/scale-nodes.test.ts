@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateRepositoryCommand, DeleteRepositoryCommand, PutImageTagMutabilityCommand } from '@aws-sdk/client-ecr';
-import { openPostgresMetadata } from '../../src/storage/metadata/index.js';
+import { openPostgresMetadata } from '../../src/storage/metadata/postgres.js';
 import { parseAccountId, parseRepositoryName } from '../../src/core/index.js';
 import { ecrClient } from '../helpers/aws-clients.js';
 import { BERTH_BIN, runCommand, startBerth, type BerthProcess } from '../helpers/berth-process.js';

@@ -9,7 +9,8 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import type { Digest } from '../../src/core/index.js';
-import { S3BlobStore, type UploadId } from '../../src/storage/blobs/index.js';
+import type { UploadId } from '../../src/storage/blobs/index.js';
+import { S3BlobStore } from '../../src/storage/blobs/s3-blob-store.js';
 import { sha256 } from '../helpers/oci-client.js';
 import { createTestBucket, stopPrivateS3 } from '../helpers/s3.js';
 

@@ -19,7 +19,6 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BerthError, digestAlgorithm, digestHex, newHasher, type Digest, type DigestAlgorithm } from '../../core/index.js';
 import type { S3Config } from '../../config/index.js';
 import type { BlobInventory, BlobStore, ByteRange, PublishedBlob, StoredFile, UploadId } from './blob-store.js';
-import { FsBlobStore } from './fs-blob-store.js';
 
 /** Size of the parts of a multipart upload (S3's minimum is 5 MiB, except for the last part). */
 const PART_SIZE = 8 << 20;
@@ -521,25 +520,3 @@ function isNotFound(err: unknown): boolean {
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
 }
 
-/**
- * The blob store the configuration names: the S3 bucket when `s3.bucket` (BERTH_S3_BUCKET) is
- * set, else the filesystem under the data folder. Checked (and created, for the filesystem)
- * before it is returned.
- */
-export async function openBlobStore(config: { dataDir: string; s3?: S3Config }): Promise<(BlobStore & BlobInventory) & { close?(): void }> {
-  if (config.s3) {
-    const store = new S3BlobStore(config.s3);
-    try {
-      await store.init();
-    } catch (err) {
-      store.close();
-      throw new Error(`the S3 bucket ${config.s3.bucket}${config.s3.endpoint ? ` at ${config.s3.endpoint}` : ''} does not answer: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    return store;
-  }
-  const store = new FsBlobStore(config.dataDir);
-  await store.init();
-  return store;
-}

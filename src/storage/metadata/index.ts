@@ -15,8 +15,8 @@ export {
   DEFAULT_REPOSITORY_SETTINGS,
 } from './metadata-store.js';
 export { openSqliteMetadata } from './sqlite.js';
-export { openPostgresMetadata, isPostgresUrl } from './postgres.js';
-export { openMetadata, usesSharedDatabase } from './open.js';
+// postgres.ts is not re-exported: importing it loads pg (open.ts loads it when the configuration asks).
+export { openMetadata, usesSharedDatabase, isPostgresUrl } from './open.js';
 export { isCollectable, type BlobGcState, type BrokenBlobReference, type ReferenceKey } from './gc-store.js';
 export type { UserRow } from './user-store.js';
 export type { PolicyHolder, ManagedPolicyRow, PolicyVersionRow, InlinePolicyRow, RoleRow } from './policy-store.js';

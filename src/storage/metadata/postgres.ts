@@ -68,9 +68,6 @@ async function migrate(db: Kysely<Schema>): Promise<void> {
 }
 
 /** Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`). */
-export function isPostgresUrl(url: string | undefined): url is string {
-  return url !== undefined && /^postgres(ql)?:\/\//i.test(url);
-}
 
 /** The PostgreSQL error codes after which the whole transaction may simply run again. */
 export function isRetryableTransactionError(err: unknown): boolean {
