@@ -22,7 +22,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox, signRequest } from '../../src/iam/index.js';
-import { ECR_FULL_ACCESS, awsError, ecrClient } from '../helpers/aws-clients.js';
+import { ECR_FULL_ACCESS, awsError, ecrClient, type AwsFailure } from '../helpers/aws-clients.js';
 import { OciTestClient } from '../helpers/oci-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -322,20 +322,22 @@ describe('what a user may do', () => {
   });
 
   it('cannot manage other users, list users, or delete itself: AccessDenied (403)', async () => {
-    const calls: [string, Promise<unknown>][] = [
-      ['iam:CreateUser', mallory.send(new CreateUserCommand({ UserName: 'sneaky' }))],
-      ['iam:ListUsers', mallory.send(new ListUsersCommand({}))],
-      ['iam:GetUser', mallory.send(new GetUserCommand({ UserName: 'victim' }))],
-      ['iam:GetUser', mallory.send(new GetUserCommand({ UserName: 'does-not-exist' }))],
-      ['iam:DeleteUser', mallory.send(new DeleteUserCommand({ UserName: 'victim' }))],
-      ['iam:DeleteUser', mallory.send(new DeleteUserCommand({ UserName: 'mallory' }))],
-      ['iam:CreateAccessKey', mallory.send(new CreateAccessKeyCommand({ UserName: 'victim' }))],
-      ['iam:ListAccessKeys', mallory.send(new ListAccessKeysCommand({ UserName: 'victim' }))],
-      ['iam:UpdateAccessKey', mallory.send(new UpdateAccessKeyCommand({ UserName: 'victim', AccessKeyId: victimKey.accessKeyId, Status: 'Inactive' }))],
-      ['iam:DeleteAccessKey', mallory.send(new DeleteAccessKeyCommand({ UserName: 'victim', AccessKeyId: victimKey.accessKeyId }))],
+    // Each refusal is caught as it is made: awaiting them one by one would leave the later ones
+    // rejected with no handler yet, which Node reports as unhandled.
+    const calls: [string, Promise<AwsFailure>][] = [
+      ['iam:CreateUser', awsError(mallory.send(new CreateUserCommand({ UserName: 'sneaky' })))],
+      ['iam:ListUsers', awsError(mallory.send(new ListUsersCommand({})))],
+      ['iam:GetUser', awsError(mallory.send(new GetUserCommand({ UserName: 'victim' })))],
+      ['iam:GetUser', awsError(mallory.send(new GetUserCommand({ UserName: 'does-not-exist' })))],
+      ['iam:DeleteUser', awsError(mallory.send(new DeleteUserCommand({ UserName: 'victim' })))],
+      ['iam:DeleteUser', awsError(mallory.send(new DeleteUserCommand({ UserName: 'mallory' })))],
+      ['iam:CreateAccessKey', awsError(mallory.send(new CreateAccessKeyCommand({ UserName: 'victim' })))],
+      ['iam:ListAccessKeys', awsError(mallory.send(new ListAccessKeysCommand({ UserName: 'victim' })))],
+      ['iam:UpdateAccessKey', awsError(mallory.send(new UpdateAccessKeyCommand({ UserName: 'victim', AccessKeyId: victimKey.accessKeyId, Status: 'Inactive' })))],
+      ['iam:DeleteAccessKey', awsError(mallory.send(new DeleteAccessKeyCommand({ UserName: 'victim', AccessKeyId: victimKey.accessKeyId })))],
     ];
     for (const [action, call] of calls) {
-      const err = await awsError(call);
+      const err = await call;
       expect(err, action).toMatchObject({ name: 'AccessDenied', status: 403 });
       expect(err.message).toContain(`User: arn:aws:iam::${ACCOUNT}:user/mallory is not authorized to perform: ${action}`);
     }
