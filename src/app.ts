@@ -7,7 +7,6 @@ import type { Config } from './config/index.js';
 import {
   BerthError,
   bindRequestContext,
-  enterRequest,
   isBerthError,
   parseAccountId,
   parseRepositoryName,
@@ -154,12 +153,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   let inFlight = 0;
   server.addHook('onRequest', (req, reply, done) => {
     inFlight++;
-    // currentRequest() for everything this request runs: the registry stamps events with it, jobs
-    // inherit its id. Fastify runs body parsing in the request's asynchronous context (an
-    // AsyncResource), so the handler sees it too.
+    // The request's context: the doors fill in its call facts and hand it to the authorizer and the
+    // registry, which stamps the events of the request's changes with it (src/core/request-context.ts).
     const context: RequestContext = { requestId: req.id, sourceIp: req.ip, call: {} };
     bindRequestContext(req.raw, context);
-    enterRequest(context);
     reply.header('x-request-id', req.id);
     done();
   });

@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { BerthError, isBerthError, type AccountId, type Digest, type ManifestRef, type RepositoryName } from '../core/index.js';
+import { BerthError, isBerthError, type AccountId, type Digest, type ManifestRef, type RepositoryName, type RequestContext } from '../core/index.js';
 import type { EventBus } from '../events/index.js';
 import { parseManifest, type BlobReader, type Registry, type Repository } from '../registry/index.js';
 import type { SecretStore } from '../secrets/index.js';
@@ -13,6 +13,8 @@ import { CacheRuleStore, matchRule, upstreamBaseUrl, type CacheRule } from './ru
 export interface CacheAccess {
   /** Throws ACCESS_DENIED when the caller may not. */
   authorize(action: string): Promise<void>;
+  /** The request that pulls: the cached repository is opened for it, so the events of what it stores name it. */
+  readonly origin?: RequestContext | undefined;
 }
 
 export interface PullThroughCacheOptions {
@@ -169,7 +171,7 @@ export class PullThroughCache {
 
   private async openOrCreate(access: CacheAccess, accountId: AccountId, name: RepositoryName): Promise<Repository> {
     try {
-      return await this.o.registry.repository(accountId, name);
+      return await this.o.registry.repository(accountId, name, { origin: access.origin });
     } catch (err) {
       if (!isBerthError(err, 'REPOSITORY_NOT_FOUND')) throw err;
       // ECR: without ecr:CreateRepository the pull fails as if the repository did not exist.
@@ -180,12 +182,12 @@ export class PullThroughCache {
         throw denied;
       }
       try {
-        const repo = await this.o.templates.createRepository(accountId, name, 'PULL_THROUGH_CACHE');
+        const repo = await this.o.templates.createRepository(accountId, name, 'PULL_THROUGH_CACHE', access.origin);
         this.o.log.info({ accountId, repository: name }, 'pull-through cache repository created');
         return repo;
       } catch (createErr) {
         // Another pull created it at the same time.
-        if (isBerthError(createErr, 'REPOSITORY_EXISTS')) return this.o.registry.repository(accountId, name);
+        if (isBerthError(createErr, 'REPOSITORY_EXISTS')) return this.o.registry.repository(accountId, name, { origin: access.origin });
         throw createErr;
       }
     }

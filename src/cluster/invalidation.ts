@@ -126,10 +126,16 @@ export class PgInvalidator extends LocalInvalidator {
     super.invalidate(topic, key);
     const client = this.client;
     if (!client) return;
-    client.query('SELECT pg_notify($1, $2)', [CHANNEL, `${this.node}\n${topic}\n${key}`]).catch((err: unknown) => {
-      this.log?.warn({ err: (err as Error).message, topic }, 'could not notify the other nodes of a cache change');
-    });
+    // One query at a time on the connection (pg deprecates overlapping ones), in the order of the changes.
+    this.notifying = this.notifying
+      .then(() => client.query('SELECT pg_notify($1, $2)', [CHANNEL, `${this.node}\n${topic}\n${key}`]))
+      .then(
+        () => undefined,
+        (err: unknown) => this.log?.warn({ err: (err as Error).message, topic }, 'could not notify the other nodes of a cache change'),
+      );
   }
+
+  private notifying: Promise<void> = Promise.resolve();
 
   override async close(): Promise<void> {
     this.closed = true;
@@ -137,6 +143,7 @@ export class PgInvalidator extends LocalInvalidator {
     await this.connecting?.catch(() => undefined);
     const client = this.client;
     this.client = undefined;
+    await this.notifying; // the last changes still reach the other nodes
     await client?.end().catch(() => undefined);
   }
 }

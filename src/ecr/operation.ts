@@ -1,5 +1,5 @@
 import type { Services } from '../capabilities.js';
-import type { AccountId } from '../core/index.js';
+import type { AccountId, RequestContext } from '../core/index.js';
 import type { Authenticator, Principal, ResourceRef } from '../iam/index.js';
 import type { Decision, PolicyDocument } from '../iam/policy/index.js';
 import type { Registry, RegistrySettings, RepositoryPolicies } from '../registry/index.js';
@@ -22,6 +22,11 @@ export interface EcrContext {
   readonly services: Services;
   /** Id of this request (x-amzn-RequestId), for jobs and events it causes. */
   readonly requestId: string;
+  /**
+   * This request's context: open repositories with `{ origin: ctx.origin }` so that the events of
+   * the changes made through them name the request and its caller (the audit trail, webhooks).
+   */
+  readonly origin?: RequestContext;
   /** Authorize another action for this caller (an operation that needs two, as CreateRepository with tags). */
   authorize(action: string, resource: ResourceRef, requestTags?: readonly { key: string; value: string }[]): Promise<void>;
   /** The decision for `action` if `resourcePolicy` were the repository's policy (SetRepositoryPolicy's lock-out check). */

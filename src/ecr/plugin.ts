@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../capabilities.js';
-import { currentRequest, type AccountId } from '../core/index.js';
+import { requestContextOf, type AccountId } from '../core/index.js';
 import type { Authenticator, Authorizer } from '../iam/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { Registry, RegistrySettings, RepositoryPolicies } from '../registry/index.js';
@@ -49,7 +49,7 @@ export function ecrDoor(deps: EcrDeps) {
 
 async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   reply.header('x-amzn-RequestId', req.id);
-  const request = currentRequest();
+  const request = requestContextOf(req.raw);
   const call = request?.call;
   if (call) call.door = 'ecr';
   const target = req.headers['x-amz-target'];
@@ -81,6 +81,7 @@ async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply
     auth: deps.auth,
     services: deps.services,
     requestId: req.id,
+    origin: request,
     publicUrl: deps.publicUrl ?? `${deps.isTls ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`,
     defaultAccount: deps.defaultAccount,
     now: Date.now,
@@ -90,6 +91,7 @@ async function handleEcr(deps: EcrDeps, req: FastifyRequest, reply: FastifyReply
       deps.authorizer.authorize(principal, action, resource, {
         sourceIp: req.ip,
         secureTransport: deps.isTls,
+        request,
         ...(requestTags ? { requestTags } : {}),
       }),
     decide: (action, resource, resourcePolicy) =>

@@ -31,7 +31,7 @@ export type RegistryEvent =
 export type RepositoryCreator = 'API' | 'CREATE_ON_PUSH' | 'PULL_THROUGH_CACHE' | 'REPLICATION';
 
 /** An event as the code that causes it writes it; the registry stamps the time and the request. */
-export type EventInput = RegistryEvent extends infer E ? (E extends RegistryEvent ? Omit<E, 'at' | 'requestId' | 'actor'> : never) : never;
+export type EventInput = RegistryEvent extends infer E ? (E extends RegistryEvent ? Omit<E, 'at' | 'requestId' | 'actor' | 'byCall'> : never) : never;
 
 interface EventBase {
   type: string;
@@ -43,6 +43,8 @@ interface EventBase {
   requestId?: string;
   /** Who acted (an ARN), when known. */
   actor?: string;
+  /** Set when an API call made the change: the call's own audit record covers it (background work's events are audited as service events). */
+  byCall?: true;
 }
 
 export type TransactionalListener = (tx: MetadataStore, event: RegistryEvent) => Promise<void>;

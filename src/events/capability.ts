@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Capability, CapabilityContext } from '../capabilities.js';
-import { currentRequest, isBerthError, requestContextOf } from '../core/index.js';
+import { isBerthError, requestContextOf } from '../core/index.js';
 import type { UploadId } from '../storage/blobs/index.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { AuditTrail, isAudited, recordOfCall, recordOfEvent, type AuditRecord, type CallOutcome } from '../audit/index.js';
@@ -58,8 +58,8 @@ export const operationsCapability: Capability = {
     ctx.services.operations = { metrics, audit, status: () => collectStatus(meta, config) };
 
     // ---- who was allowed or denied, and why -------------------------------------------------
-    ctx.authorizer.observe((d) => {
-      const call = currentRequest()?.call;
+    ctx.authorizer.observe((d, request) => {
+      const call = request?.call;
       if (!call) return;
       (call.decisions ??= []).push({ action: d.action, resource: d.resource, effect: d.effect, reason: d.reason, ...(d.statement ? { statement: d.statement } : {}) });
     });
@@ -122,8 +122,7 @@ export const operationsCapability: Capability = {
     // ---- registry events: metrics, service audit records, webhooks -------------------------
     const seenInTransaction = new WeakSet<RegistryEvent>();
     /** Events that a background capability caused rather than a request (a lifecycle delete, a scan result). */
-    const isServiceEvent = (event: RegistryEvent) =>
-      isCapabilityEvent(event.type) || (event.type !== 'image.pulled' && !currentRequest()?.call);
+    const isServiceEvent = (event: RegistryEvent) => isCapabilityEvent(event.type) || (event.type !== 'image.pulled' && !event.byCall);
     const deliveriesOf = async (event: RegistryEvent, db: MetadataStore): Promise<DeliveryPayload[]> => {
       if (config.webhooks.length === 0) return [];
       const ecrEvent = toEcrEvent(await withImageTags(event, db), region);

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { currentRequest } from '../core/index.js';
+import { requestContextOf } from '../core/index.js';
 import type { Authenticator, SecretBox } from '../iam/index.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { API_VERSIONS, NAMESPACES, QueryError, sendQueryError, type QueryApi } from './errors.js';
@@ -55,7 +55,7 @@ async function handleQuery(deps: QueryDeps, req: FastifyRequest, reply: FastifyR
   const api = (Object.keys(API_VERSIONS) as QueryApi[]).find((name) => API_VERSIONS[name] === version);
   if (!api) throw new QueryError('InvalidAction', `Could not find operation ${action.slice(0, 100)} for version ${version.slice(0, 20)}`);
   // For metrics and the audit trail (src/events/capability.ts scrubs secrets from the parameters).
-  const request = currentRequest();
+  const request = requestContextOf(req.raw);
   const call = request?.call;
   if (call) {
     call.door = api;

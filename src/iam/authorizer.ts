@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { BerthError } from '../core/index.js';
+import { BerthError, type RequestContext as CallContext } from '../core/index.js';
 import { authorize as evaluate, requestTimeKeys, type Decision, type PolicyDocument, type RequestContext } from './policy/index.js';
 import type { Principal, ResourceRef } from './principal.js';
 
@@ -26,8 +26,8 @@ export interface AuthorizationDecision {
   statement?: string;
 }
 
-/** Called synchronously with each decision; must not throw. */
-export type DecisionObserver = (decision: AuthorizationDecision) => void;
+/** Called synchronously with each decision and the request it was taken for (`RequestFacts.request`); must not throw. */
+export type DecisionObserver = (decision: AuthorizationDecision, request: CallContext | undefined) => void;
 
 /** What the request itself tells the conditions. */
 export interface RequestFacts {
@@ -35,6 +35,8 @@ export interface RequestFacts {
   secureTransport?: boolean;
   /** Tags the request sets (CreateRepository, TagResource): `aws:RequestTag/*` and `aws:TagKeys`. */
   requestTags?: readonly { key: string; value: string }[];
+  /** The request the decision is taken for: observers find its call facts there (the audit trail). */
+  request?: CallContext | undefined;
 }
 
 /**
@@ -63,7 +65,10 @@ export class Authorizer {
   async authorize(principal: Principal, action: string, resource: ResourceRef, facts: RequestFacts = {}): Promise<void> {
     const { decision, ctx } = await this.decide(principal, action, resource, facts);
     for (const observer of this.observers) {
-      observer({ principalArn: ctx.principal.arn, action, resource: ctx.resource, effect: decision.effect, reason: decision.reason, ...(decision.statement ? { statement: `${decision.statement.policy}#${decision.statement.sid ?? decision.statement.index}` } : {}) });
+      observer(
+        { principalArn: ctx.principal.arn, action, resource: ctx.resource, effect: decision.effect, reason: decision.reason, ...(decision.statement ? { statement: `${decision.statement.policy}#${decision.statement.sid ?? decision.statement.index}` } : {}) },
+        facts.request,
+      );
     }
     if (decision.effect === 'Allow') return;
     this.log?.info({ principal: ctx.principal.arn, action, resource: ctx.resource, decision: decision.effect, reason: decision.reason, statement: decision.statement }, 'access denied');
@@ -93,7 +98,7 @@ export class Authorizer {
       isRepository && !opts.resourcePolicy ? this.sources.repositoryPolicy(resource.accountId, resource.repositoryName!) : undefined,
       isRepository ? this.sources.repositoryTags(resource.accountId, resource.repositoryName!) : [],
     ]);
-    const keys: RequestContext['keys'] = { ...requestTimeKeys(new Date()) };
+    const keys: RequestContext['keys'] = { ...requestTimeKeys(Date.now()) };
     if (facts.sourceIp !== undefined) keys['aws:SourceIp'] = facts.sourceIp;
     if (facts.secureTransport !== undefined) keys['aws:SecureTransport'] = facts.secureTransport;
     for (const tag of tags) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { currentRequest, withRequest } from '../core/index.js';
+import type { RequestContext } from '../core/index.js';
 import type { EnqueueOptions, JobRow, MetadataStore } from '../storage/metadata/index.js';
 import { withLeadership } from '../cluster/leader.js';
 
@@ -19,6 +19,11 @@ export interface JobControl {
   readonly log: JobLogger;
   /** Extend the lease now (the runner also does so every third of the lease). */
   heartbeat(): Promise<void>;
+  /**
+   * The job as a request context, named by the request that caused it (or `job-<id>`): open
+   * repositories with `{ origin }` so that the events of the job's changes carry that id.
+   */
+  readonly origin: RequestContext;
 }
 
 export interface JobHandler<P = unknown> {
@@ -101,7 +106,7 @@ export class JobRunner {
   async enqueue(kind: string, payload: unknown, opts: EnqueueOptions = {}, tx?: MetadataStore): Promise<{ id: number; created: boolean }> {
     const handler = this.handlers.get(kind);
     // A job caused by a request carries its id (its log lines and events name the request).
-    const requestId = opts.requestId ?? currentRequest()?.requestId;
+    const requestId = opts.requestId;
     const result = await (tx ?? this.meta).jobs.enqueue(kind, payload, this.now(), {
       ...opts,
       ...(requestId !== undefined ? { requestId } : {}),
@@ -179,9 +184,8 @@ export class JobRunner {
     beat.unref();
     const done = (async () => {
       try {
-        const ctl: JobControl = { signal: abort.signal, log: base, heartbeat };
-        // currentRequest() in the job is the request that caused it: events it emits carry that id.
-        const result = await withRequest({ requestId: job.requestId ?? `job-${job.id}` }, () => handler.run(job.payload, job, ctl));
+        const ctl: JobControl = { signal: abort.signal, log: base, heartbeat, origin: { requestId: job.requestId ?? `job-${job.id}` } };
+        const result = await handler.run(job.payload, job, ctl);
         await this.meta.jobs.complete(job.id, this.owner, result, this.now());
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BerthError, isBerthError, type AccountId, type Digest, type ManifestRef, type RepositoryName } from '../core/index.js';
+import { BerthError, isBerthError, type AccountId, type Digest, type ManifestRef, type RepositoryName, type RequestContext } from '../core/index.js';
 import type { Authenticator, Authorizer, Principal, ResourceRef } from '../iam/index.js';
 import type { RateLimiter } from '../limits/index.js';
 import type { BlobReader, Registry, RegistrySettings, Repository } from '../registry/index.js';
@@ -26,18 +26,24 @@ export interface OciDeps {
  * What the OCI door asks the pull-through cache. `access.authorize` decides an action for the
  * caller on the target repository; the cache decides which ones it needs (ECR's rules).
  */
+/** The caller, as the pull-through cache sees it: what it may do, and the request (events of what the cache stores carry it). */
+export interface CacheAccess {
+  authorize(action: string): Promise<void>;
+  readonly origin?: RequestContext | undefined;
+}
+
 export interface PullThroughHook {
   /** Make manifest `ref` available when a cache rule covers the repository (no-op otherwise). */
-  ensureManifest(access: { authorize(action: string): Promise<void> }, accountId: AccountId, name: RepositoryName, ref: ManifestRef): Promise<void>;
+  ensureManifest(access: CacheAccess, accountId: AccountId, name: RepositoryName, ref: ManifestRef): Promise<void>;
   /** A reader for a blob the repository lacks but a cached manifest references, or undefined. */
-  openBlob(access: { authorize(action: string): Promise<void> }, repo: Repository, digest: Digest, opts: { range?: { start?: number; end?: number } }): Promise<BlobReader | undefined>;
+  openBlob(access: CacheAccess, repo: Repository, digest: Digest, opts: { range?: { start?: number; end?: number } }): Promise<BlobReader | undefined>;
   /** Size of such a blob (HEAD), or undefined. */
-  statBlob(access: { authorize(action: string): Promise<void> }, repo: Repository, digest: Digest): Promise<{ size: number } | undefined>;
+  statBlob(access: CacheAccess, repo: Repository, digest: Digest): Promise<{ size: number } | undefined>;
 }
 
 /** The caller's access to the target repository, as the pull-through cache asks about it. */
-export function cacheAccess(call: OciCall, target: RepoTarget): { authorize(action: string): Promise<void> } {
-  return { authorize: (action) => authorize(call, action, { accountId: target.accountId, repositoryName: target.name }) };
+export function cacheAccess(call: OciCall, target: RepoTarget): CacheAccess {
+  return { authorize: (action) => authorize(call, action, { accountId: target.accountId, repositoryName: target.name }), origin: call.origin };
 }
 
 /** What every OCI handler receives: the request, the reply, the caller, and the services. */
@@ -47,6 +53,8 @@ export interface OciCall {
   principal: Principal;
   deps: OciDeps;
   query: URLSearchParams;
+  /** The request's context: the authorizer records its decisions there, events of its changes carry it. */
+  origin?: RequestContext;
 }
 
 /**
@@ -57,12 +65,12 @@ export async function openRepository(call: OciCall, target: RepoTarget, action: 
   const resource = { accountId: target.accountId, repositoryName: target.name };
   await authorize(call, action, resource);
   try {
-    return await call.deps.registry.repository(target.accountId, target.name);
+    return await call.deps.registry.repository(target.accountId, target.name, { origin: call.origin });
   } catch (err) {
     if (!opts.forPush || !isBerthError(err, 'REPOSITORY_NOT_FOUND') || !(await call.deps.registry.createsOnPushFor(target.accountId, target.name))) throw err;
     // A push that would create the repository (create-on-push) needs ecr:CreateRepository too.
     await authorize(call, 'ecr:CreateRepository', resource);
-    return call.deps.registry.repository(target.accountId, target.name, opts);
+    return call.deps.registry.repository(target.accountId, target.name, { ...opts, origin: call.origin });
   }
 }
 
@@ -71,6 +79,7 @@ export function authorize(call: OciCall, action: string, resource: ResourceRef):
   return call.deps.authorizer.authorize(call.principal, action, resource, {
     sourceIp: call.req.ip,
     secureTransport: call.deps.isTls ?? false,
+    request: call.origin,
   });
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BerthError, currentRequest, type CallFacts } from '../core/index.js';
+import { BerthError, requestContextOf, type CallFacts } from '../core/index.js';
 import type { Principal } from '../iam/index.js';
 import { BLOB_DOWNLOAD_PREFIX } from '../registry/index.js';
 import { handleBlob } from './blobs.js';
@@ -98,7 +98,7 @@ export async function ociPlugin(app: FastifyInstance, deps: OciDeps): Promise<vo
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-    const request = currentRequest();
+    const request = requestContextOf(req.raw);
     const call = request?.call;
     if (call) call.door = 'oci';
     // Authenticate before parsing the path: an anonymous caller learns nothing, not even name rules.
@@ -111,7 +111,7 @@ export async function ociPlugin(app: FastifyInstance, deps: OciDeps): Promise<vo
       const operation = rateLimitedOperation(route.kind, req.method);
       if (operation) deps.rateLimits.admit(principal.accountId, operation);
     }
-    const ociCall: OciCall = { req, reply, principal, deps, query };
+    const ociCall: OciCall = { req, reply, principal, deps, query, origin: request };
     switch (route.kind) {
       case 'base':
         return reply.code(200).type('application/json').send('{}');

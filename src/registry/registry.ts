@@ -9,8 +9,8 @@ import {
   type Digest,
   type ManifestRef,
   type RepositoryName,
+  type RequestContext,
   type Tag,
-  currentRequest,
 } from '../core/index.js';
 import { EventBus, type EventInput, type RegistryEvent, type RepositoryCreator } from '../events/index.js';
 import type { BlobStore, ByteRange, UploadId } from '../storage/blobs/index.js';
@@ -78,6 +78,12 @@ export interface Repository {
   readonly accountId: AccountId;
   readonly name: RepositoryName;
   readonly row: RepositoryRow;
+  /**
+   * The request (or job) the handle was opened for: the events of the changes made through it
+   * carry its id and caller (src/core/request-context.ts). Absent for the CLI and for
+   * background work that has no cause to name.
+   */
+  readonly origin?: RequestContext | undefined;
 }
 
 export interface BlobReader {
@@ -164,26 +170,28 @@ export class Registry {
    * Run `fn` in one transaction with `emit`, which reports an event inside that transaction (its
    * transactional listeners write with it) and delivers it to the others once it committed.
    */
-  private async inTx<T>(fn: (tx: MetadataStore, emit: (event: EventInput) => Promise<void>) => Promise<T>): Promise<T> {
+  private async inTx<T>(origin: RequestContext | undefined, fn: (tx: MetadataStore, emit: (event: EventInput) => Promise<void>) => Promise<T>): Promise<T> {
     let pending: (() => void)[] = [];
     const result = await this.meta.transaction(async (tx) => {
       pending = [];
       return fn(tx, async (event) => {
-        pending.push(await this.events.record(tx, this.stamp(event)));
+        pending.push(await this.events.record(tx, this.stamp(event, origin)));
       });
     });
     for (const deliver of pending) deliver();
     return result;
   }
 
-  private stamp(event: EventInput): RegistryEvent {
-    const request = currentRequest();
-    return {
-      ...event,
-      at: this.now(),
-      ...(request ? { requestId: request.requestId } : {}),
-      ...(request?.actor ? { actor: request.actor } : {}),
-    } as RegistryEvent;
+  private stamp(event: EventInput, origin: RequestContext | undefined): RegistryEvent {
+    // Stamped in place: every caller passes a literal of its own, and a pull should not pay a copy.
+    const stamped = event as RegistryEvent;
+    stamped.at = this.now();
+    if (origin) {
+      stamped.requestId = origin.requestId;
+      if (origin.actor) stamped.actor = origin.actor;
+      if (origin.call?.door) stamped.byCall = true;
+    }
+    return stamped;
   }
 
   /** ECR's parts-per-upload quota (UploadLayerPart), as configured. */
@@ -222,11 +230,11 @@ export class Registry {
    * The repository `name` of `accountId`. With `forPush` and create-on-push enabled, a missing
    * repository is created; otherwise it throws REPOSITORY_NOT_FOUND.
    */
-  async repository(accountId: AccountId, name: RepositoryName, opts: { forPush?: boolean } = {}): Promise<Repository> {
+  async repository(accountId: AccountId, name: RepositoryName, opts: { forPush?: boolean; origin?: RequestContext | undefined } = {}): Promise<Repository> {
     const key = `${accountId}/${name}`;
     let row = this.repositoryCache.get(key) ?? (await this.meta.repositories.get(accountId, name));
     if (!row && opts.forPush && (await this.createsOnPushFor(accountId, name))) {
-      row = await this.inTx(async (tx, emit) => {
+      row = await this.inTx(opts.origin, async (tx, emit) => {
         await tx.accounts.ensure(accountId, this.now());
         const existing = await tx.repositories.get(accountId, name);
         if (existing) return existing;
@@ -242,14 +250,14 @@ export class Registry {
       throw new BerthError('REPOSITORY_NOT_FOUND', `The repository with name '${name}' does not exist in the registry with id '${accountId}'`, { name });
     }
     this.repositoryCache.set(key, row);
-    return { accountId, name, row };
+    return opts.origin ? { accountId, name, row, origin: opts.origin } : { accountId, name, row };
   }
 
   /** Change a repository's settings; returns the repository as it is afterwards. */
   async updateRepository(repo: Repository, settings: Partial<RepositorySettings>): Promise<Repository> {
     await this.meta.repositories.update(repo.row.id, settings);
     this.forgetRepository(repo.accountId, repo.name);
-    return this.repository(repo.accountId, repo.name);
+    return this.repository(repo.accountId, repo.name, { origin: repo.origin });
   }
 
   /**
@@ -261,9 +269,9 @@ export class Registry {
     name: RepositoryName,
     settings: RepositorySettings,
     tags: { arn: string; tags: readonly { key: string; value: string }[] },
-    opts: { via?: RepositoryCreator } = {},
+    opts: { via?: RepositoryCreator; origin?: RequestContext | undefined } = {},
   ): Promise<Repository> {
-    const row = await this.inTx(async (tx, emit) => {
+    const row = await this.inTx(opts.origin, async (tx, emit) => {
       await tx.accounts.ensure(accountId, this.now());
       if (!(await tx.repositories.get(accountId, name))) await this.checkRepositoryQuota(tx, accountId);
       const { repository, created } = await tx.repositories.create(accountId, name, this.now(), settings);
@@ -274,7 +282,7 @@ export class Registry {
       return repository;
     });
     this.repositoryCache.set(`${accountId}/${name}`, row);
-    return { accountId, name, row };
+    return opts.origin ? { accountId, name, row, origin: opts.origin } : { accountId, name, row };
   }
 
   /** ECR's repositories-per-registry quota, checked in the transaction that creates one. */
@@ -297,7 +305,7 @@ export class Registry {
    * bytes stay until garbage collection finds them unreferenced.
    */
   async deleteRepository(repo: Repository, opts: { force: boolean; arn: string }): Promise<RepositoryRow> {
-    await this.inTx(async (tx, emit) => {
+    await this.inTx(repo.origin, async (tx, emit) => {
       await this.lockRepository(tx, repo);
       if (!opts.force && (await tx.manifests.count(repo.row.id)) > 0) {
         throw new BerthError(
@@ -608,7 +616,7 @@ export class Registry {
       });
     }
     const now = this.now();
-    return this.inTx(async (tx, emit) => {
+    return this.inTx(repo.origin, async (tx, emit) => {
       // Pushes, tag moves and deletes of this repository one at a time; garbage collection's
       // deletions wait for the push (or it for them) so it never sees a half-checked manifest.
       const locked = await this.lockRepository(tx, repo);
@@ -725,7 +733,7 @@ export class Registry {
    */
   async deleteManifest(repo: Repository, ref: ManifestRef): Promise<void> {
     if (ref.kind === 'tag') {
-      await this.inTx(async (tx, emit) => {
+      await this.inTx(repo.origin, async (tx, emit) => {
         await this.lockRepository(tx, repo);
         const digest = await tx.tags.get(repo.row.id, ref.tag);
         if (digest === undefined || !(await tx.tags.delete(repo.row.id, ref.tag))) {
@@ -735,7 +743,7 @@ export class Registry {
       });
       return;
     }
-    await this.inTx(async (tx, emit) => {
+    await this.inTx(repo.origin, async (tx, emit) => {
       await this.lockRepository(tx, repo);
       const parents = await tx.manifests.parents(repo.row.id, ref.digest);
       if (parents.length > 0) {
@@ -760,7 +768,7 @@ export class Registry {
    * first. One transaction per id, so a failure leaves that id as it was.
    */
   async deleteImage(repo: Repository, id: ImageId): Promise<DeleteImageResult> {
-    return this.inTx(async (tx, emit): Promise<DeleteImageResult> => {
+    return this.inTx(repo.origin, async (tx, emit): Promise<DeleteImageResult> => {
       await this.lockRepository(tx, repo);
       let digest: Digest;
       let lastTag = true;
@@ -791,7 +799,7 @@ export class Registry {
   /** Note a pull of the manifest `digest` by `principalArn` (ECR lastRecordedPullTime); written in batches. */
   recordPull(repo: Repository, digest: Digest, principalArn: string): void {
     this.pulls.record({ accountId: repo.accountId, repositoryId: repo.row.id, digest, principalArn, at: this.now() });
-    this.events.emit(this.stamp({ type: 'image.pulled', accountId: repo.accountId, repository: repo.name, digest, principalArn }));
+    this.events.emit(this.stamp({ type: 'image.pulled', accountId: repo.accountId, repository: repo.name, digest, principalArn }, repo.origin));
   }
 
   /** Write the pull times recorded so far now, rather than at the next interval. */

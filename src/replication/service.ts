@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CapabilityContext, Services } from '../capabilities.js';
 import type { Peer } from '../config/index.js';
-import { BerthError, isBerthError, parseAccountId, parseDigest, parseRepositoryName, type Digest } from '../core/index.js';
+import { BerthError, isBerthError, parseAccountId, parseDigest, parseRepositoryName, type Digest, type RequestContext } from '../core/index.js';
 import type { RegistryEvent } from '../events/index.js';
 import { PermanentJobError, type JobControl } from '../jobs/index.js';
 import type { Repository } from '../registry/index.js';
@@ -129,7 +129,7 @@ export class ReplicationService {
   async runCopy(job: CopyJob, row: JobRow, ctl: JobControl): Promise<CopyReport | undefined> {
     const image = { accountId: job.accountId, repository: job.repository, digest: job.digest };
     try {
-      const report = await this.copy(job, ctl.signal);
+      const report = await this.copy(job, ctl.signal, ctl.origin);
       await this.finish(image, job.destination, row.requestId, report);
       ctl.log.info({ repo: job.repository, digest: job.digest, destination: destinationKey(job.destination), ...report }, 'image replicated');
       return report;
@@ -146,10 +146,11 @@ export class ReplicationService {
   }
 
   /** Copy one image to one destination (idempotent). Throws ReplicationFailure. */
-  async copy(job: CopyJob, signal: AbortSignal): Promise<CopyReport> {
+  async copy(job: CopyJob, signal: AbortSignal, origin?: RequestContext): Promise<CopyReport> {
     let source: Repository;
     try {
-      source = await this.ctx.registry.repository(parseAccountId(job.accountId), parseRepositoryName(job.repository));
+      // Opened for the job: a local destination's events carry the job's request id (LocalTarget).
+      source = await this.ctx.registry.repository(parseAccountId(job.accountId), parseRepositoryName(job.repository), { origin });
     } catch (err) {
       if (isBerthError(err, 'REPOSITORY_NOT_FOUND')) throw new ReplicationFailure('SOURCE_IMAGE_NOT_FOUND', `repository ${job.repository} was deleted`, true);
       throw err;
@@ -357,7 +358,7 @@ export class ReplicationService {
       let result: BackfillResultRow;
       try {
         await store.setStatus(image, bf.destination, 'IN_PROGRESS', Date.now());
-        const report = await this.copy(job, ctl.signal);
+        const report = await this.copy(job, ctl.signal, ctl.origin);
         await this.finish(image, bf.destination, row.requestId, report);
         result = { ...item, status: 'COMPLETE', failureCode: null, subImageFailureCodes: null };
         completed++;

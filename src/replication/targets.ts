@@ -36,7 +36,8 @@ export class LocalTarget implements CopyTarget {
       repository: this.source.name,
       now,
     });
-    this.repo = repository;
+    // Changes made at the destination are the source handle's (the job's) doing.
+    this.repo = this.source.origin ? { ...repository, origin: this.source.origin } : repository;
     await new ReplicationStore(this.deps.meta).markInbound(repository.accountId, repository.name, digests, now);
   }
 

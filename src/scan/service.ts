@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.js';
-import { BerthError, currentRequest, isBerthError, type AccountId, type Digest, type RepositoryName } from '../core/index.js';
+import { BerthError, isBerthError, type AccountId, type Digest, type RepositoryName } from '../core/index.js';
 import type { EventBus, RegistryEvent } from '../events/index.js';
 import type { JobControl, JobRunner } from '../jobs/index.js';
 import { parseManifest, type Registry, type Repository } from '../registry/index.js';
@@ -111,7 +111,7 @@ export class ScanService {
     const config = await this.registryConfiguration(event.accountId, tx);
     const scanning = repositoryScanning(config, event.repository, repoRow.scanOnPush);
     if (!scanning.scanOnPush) return;
-    await this.queue(tx, { id: repoRow.id, accountId: event.accountId, name: event.repository }, event.digest, config.scanType, scanning.scanFrequency === 'CONTINUOUS_SCAN');
+    await this.queue(tx, { id: repoRow.id, accountId: event.accountId, name: event.repository }, event.digest, config.scanType, scanning.scanFrequency === 'CONTINUOUS_SCAN', event.requestId);
   }
 
   /** Drop the scans of a deleted manifest (a repository's go with it, by cascade). */
@@ -122,7 +122,8 @@ export class ScanService {
     await tx.kysely.deleteFrom('image_scans').where('repository_id', '=', repoRow.id).where('digest', '=', digest).execute();
   }
 
-  private async queue(tx: MetadataStore, repo: { id: number; accountId: string; name: string }, digest: string, scanType: ScanType, continuous: boolean): Promise<void> {
+  /** Mark the image's scan IN_PROGRESS and enqueue its job, in `tx`; `requestId` names the request that asked for it. */
+  private async queue(tx: MetadataStore, repo: { id: number; accountId: string; name: string }, digest: string, scanType: ScanType, continuous: boolean, requestId: string | undefined): Promise<void> {
     const now = this.now();
     const status = { status: 'IN_PROGRESS', description: DESCRIPTIONS.inProgress, requested_at: now, continuous: continuous ? 1 : 0 };
     await tx.kysely
@@ -131,8 +132,7 @@ export class ScanService {
       .onConflict((oc) => oc.columns(['repository_id', 'digest', 'scan_type']).doUpdateSet(status))
       .execute();
     const payload: ScanJobPayload = { accountId: repo.accountId, repository: repo.name, digest, scanType };
-    const request = currentRequestId();
-    await this.deps.jobs.enqueue(SCAN_JOB, payload, { key: `${repo.accountId}/${repo.name}@${digest}`, ...(request ? { requestId: request } : {}) }, tx);
+    await this.deps.jobs.enqueue(SCAN_JOB, payload, { key: `${repo.accountId}/${repo.name}@${digest}`, ...(requestId ? { requestId } : {}) }, tx);
   }
 
   /**
@@ -167,7 +167,7 @@ export class ScanService {
           `The scan quota per image has been exceeded. Wait and try again. (one basic scan per image every ${interval >= 3_600_000 ? `${Math.round(interval / 3_600_000)} hours` : `${Math.round(interval / 1000)} seconds`})`,
         );
       }
-      for (const d of due) await this.queue(tx, { id: repo.row.id, accountId: repo.accountId, name: repo.name }, d, 'BASIC', false);
+      for (const d of due) await this.queue(tx, { id: repo.row.id, accountId: repo.accountId, name: repo.name }, d, 'BASIC', false, repo.origin?.requestId);
     });
     return { status: 'IN_PROGRESS', description: DESCRIPTIONS.inProgress };
   }
@@ -469,8 +469,4 @@ export class UnsupportedImageError extends Error {
 
 function isImageConfigType(type: string | null): boolean {
   return type === 'application/vnd.oci.image.config.v1+json' || type === 'application/vnd.docker.container.image.v1+json';
-}
-
-function currentRequestId(): string | undefined {
-  return currentRequest()?.requestId;
 }

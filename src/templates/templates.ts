@@ -1,4 +1,4 @@
-import type { AccountId, RepositoryName } from '../core/index.js';
+import type { AccountId, RepositoryName, RequestContext } from '../core/index.js';
 import type { RepositoryCreator } from '../events/index.js';
 import { parseRepositoryPolicy, type Registry, type Repository, type RepositoryPolicies } from '../registry/index.js';
 import {
@@ -188,7 +188,7 @@ export class TemplateService {
    * defaults. Throws REPOSITORY_EXISTS when it exists (callers racing to create can catch that
    * and open the repository instead).
    */
-  async createRepository(accountId: AccountId, name: RepositoryName, appliedFor: AppliedFor): Promise<Repository> {
+  async createRepository(accountId: AccountId, name: RepositoryName, appliedFor: AppliedFor, origin?: RequestContext): Promise<Repository> {
     const applied = await this.settingsFor(accountId, name, appliedFor);
     const arn = `arn:aws:ecr:${this.region}:${accountId}:repository/${name}`;
     const repo = await this.registry.createRepository(
@@ -196,7 +196,7 @@ export class TemplateService {
       name,
       applied?.settings ?? DEFAULT_REPOSITORY_SETTINGS,
       { arn, tags: applied?.tags ?? [] },
-      { via: appliedFor },
+      { via: appliedFor, origin },
     );
     if (applied?.repositoryPolicy) {
       try {

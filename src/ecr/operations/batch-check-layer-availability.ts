@@ -20,7 +20,7 @@ export const batchCheckLayerAvailability = operation({
     return { accountId, name, digests, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, digests }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const valid = digests.filter((d): d is Digest => isDigest(d));
     const sizes = await ctx.registry.linkedBlobSizes(repo, valid);
     const layers: unknown[] = [];

@@ -18,7 +18,7 @@ export const batchDeleteImage = operation({
     return { accountId, name, ids: readImageIds(input), resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, ids }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const deleted: EcrImageId[] = [];
     const failures: EcrImageFailure[] = [];
     // In order, one at a time: a later id sees what an earlier one removed.

@@ -26,7 +26,7 @@ export const batchGetImage = operation({
     return { accountId, name, ids, accepted: accepted && new Set(accepted), resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, ids, accepted }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const failures: EcrImageFailure[] = [];
     const valid = ids.flatMap((r) => {
       if ('failure' in r) {

@@ -29,7 +29,7 @@ export const completeLayerUpload = operation({
     return { accountId, name, uploadId, digest: parseDigest(digests[0]!), resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, uploadId, digest }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const tracker = LayerPartTracker.of(ctx.registry);
     // Checked first, so a client retrying a completion that succeeded hears "already exists".
     if ((await ctx.registry.linkedBlobSizes(repo, [digest])).has(digest)) {

@@ -32,7 +32,7 @@ export const createRepository = operation({
   async run({ accountId, name, settings, tags }, ctx) {
     const arn = repositoryArn(ctx.region, accountId, name);
     if (tags.length > 0) await ctx.authorize('ecr:TagResource', { accountId, repositoryName: name }, tags);
-    const repo = await ctx.registry.createRepository(accountId, name, settings, { arn, tags });
+    const repo = await ctx.registry.createRepository(accountId, name, settings, { arn, tags }, { origin: ctx.origin });
     return { repository: toEcrRepository(ctx, repo.row) };
   },
 });

@@ -10,7 +10,7 @@ export const deleteRepository = operation({
     return { accountId, name, force: input.optionalBoolean('force') ?? false, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, force }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const row = await ctx.registry.deleteRepository(repo, { force, arn: repositoryArn(ctx.region, accountId, name) });
     return { repository: toEcrRepository(ctx, row) };
   },

@@ -27,7 +27,7 @@ export const describeImages = operation({
     return { accountId, name, ids, maxResults: maxResults ?? 100, after, filter: readImageFilter(input), resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, ids, maxResults, after, filter }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const detail = (info: ImageInfo) => toImageDetail(accountId, name, info);
     if (ids) {
       // Wholesale: the first malformed id is a bad request, the first unknown one fails the call.

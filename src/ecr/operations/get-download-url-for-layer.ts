@@ -18,7 +18,7 @@ export const getDownloadUrlForLayer = operation({
     return { accountId, name, layerDigest, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, layerDigest }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const { path } = await ctx.registry.grantBlobDownload(repo, layerDigest);
     return { downloadUrl: `${ctx.publicUrl}${path}`, layerDigest };
   },

@@ -10,7 +10,7 @@ export const getRepositoryPolicy = operation({
     return { accountId, name, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const policyText = await ctx.policies.repositoryPolicyText(repo);
     if (policyText === undefined) throw repositoryPolicyNotFound(accountId, name);
     return { registryId: accountId, repositoryName: name, policyText };

@@ -14,7 +14,7 @@ export const initiateLayerUpload = operation({
     return { accountId, name, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name, { forPush: true });
+    const repo = await ctx.registry.repository(accountId, name, { forPush: true, origin: ctx.origin });
     const uploadId = await ctx.registry.startUpload(repo);
     return { uploadId, partSize: LAYER_PART_RULES.suggestedPartBytes };
   },

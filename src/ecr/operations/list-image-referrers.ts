@@ -27,7 +27,7 @@ export const listImageReferrers = operation({
     return { accountId, name, subject, artifactTypes, status, maxResults, after, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, subject, artifactTypes, status, maxResults, after }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     // Every berth image is ACTIVE (no archive storage class).
     if (status === 'ARCHIVED' || status === 'ACTIVATING') return { referrers: [] };
     const rows = await ctx.registry.images.referrerPage(repo, subject, {

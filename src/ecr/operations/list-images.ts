@@ -19,7 +19,7 @@ export const listImages = operation({
     return { accountId, name, maxResults, after, filter: readImageFilter(input), resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, maxResults, after, filter }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const rows = await ctx.registry.images.idPage(repo, { ...(after ? { after } : {}), limit: maxResults + 1, tagStatus: filter.tagStatus, imageStatus: filter.imageStatus });
     const page = rows.slice(0, maxResults);
     const last = page[page.length - 1];

@@ -10,7 +10,7 @@ export const putImageScanningConfiguration = operation({
     return { accountId, name, scanOnPush, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, scanOnPush }, ctx) {
-    const repo = await ctx.registry.updateRepository(await ctx.registry.repository(accountId, name), { scanOnPush });
+    const repo = await ctx.registry.updateRepository(await ctx.registry.repository(accountId, name, { origin: ctx.origin }), { scanOnPush });
     return { registryId: accountId, repositoryName: name, imageScanningConfiguration: { scanOnPush: repo.row.scanOnPush } };
   },
 });

@@ -11,7 +11,7 @@ export const putImageTagMutability = operation({
     return { accountId, name, mutability, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, mutability }, ctx) {
-    const repo = await ctx.registry.updateRepository(await ctx.registry.repository(accountId, name), mutability);
+    const repo = await ctx.registry.updateRepository(await ctx.registry.repository(accountId, name, { origin: ctx.origin }), mutability);
     return {
       registryId: accountId,
       repositoryName: name,

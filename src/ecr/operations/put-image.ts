@@ -37,7 +37,7 @@ export const putImage = operation({
     };
   },
   async run({ accountId, name, manifest, mediaType, tag, digest }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name, { forPush: true });
+    const repo = await ctx.registry.repository(accountId, name, { forPush: true, origin: ctx.origin });
     const result = await ctx.registry.putManifest(repo, tag === undefined ? undefined : { kind: 'tag', tag }, Buffer.from(manifest, 'utf8'), mediaType, {
       ...(digest !== undefined ? { expectedDigest: digest } : {}),
       refuseUnchanged: true,

@@ -19,7 +19,7 @@ export const tagResource = operation({
     return { ...prepareArn(input.string('resourceArn'), ctx.region), tags };
   },
   async run({ arn, accountId, repositoryName, tags }, ctx) {
-    await ctx.registry.repository(accountId, repositoryName);
+    await ctx.registry.repository(accountId, repositoryName, { origin: ctx.origin });
     await ctx.registry.tagResource(arn, tags, MAX_RESOURCE_TAGS);
     return {};
   },
@@ -36,7 +36,7 @@ export const untagResource = operation({
     return { ...prepareArn(input.string('resourceArn'), ctx.region), keys };
   },
   async run({ arn, accountId, repositoryName, keys }, ctx) {
-    await ctx.registry.repository(accountId, repositoryName);
+    await ctx.registry.repository(accountId, repositoryName, { origin: ctx.origin });
     await ctx.registry.untagResource(arn, keys);
     return {};
   },
@@ -48,7 +48,7 @@ export const listTagsForResource = operation({
     return prepareArn(input.string('resourceArn'), ctx.region);
   },
   async run({ arn, accountId, repositoryName }, ctx) {
-    await ctx.registry.repository(accountId, repositoryName);
+    await ctx.registry.repository(accountId, repositoryName, { origin: ctx.origin });
     return { tags: toEcrTags(await ctx.registry.resourceTags(arn)) };
   },
 });

@@ -21,7 +21,7 @@ export const setRepositoryPolicy = operation({
     return { accountId, name, policyText, force, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, policyText, force }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const doc = parsePolicyText('repository', () => parseRepositoryPolicy(policyText));
     if (!force) await refuseLockOut(ctx, repo, doc);
     await ctx.policies.setRepositoryPolicy(repo, doc);

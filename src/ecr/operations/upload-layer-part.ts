@@ -32,7 +32,7 @@ export const uploadLayerPart = operation({
     return { accountId, name, uploadId, first, last, bytes, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, uploadId, first, last, bytes }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const { size } = await ctx.registry.uploadStatus(repo, uploadId);
     // The session's position, as ECR reports it: the last byte held (-1 before the first part).
     const partError = (message: string, held: number) =>

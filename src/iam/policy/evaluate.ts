@@ -248,7 +248,14 @@ export function authorize(input: {
  * The time keys of a request context, `aws:CurrentTime` (ISO 8601) and `aws:EpochTime` (seconds).
  * The engine reads no clock; callers spread this into `RequestContext.keys`.
  */
-export function requestTimeKeys(now: Date | number): { 'aws:CurrentTime': string; 'aws:EpochTime': number } {
-  const ms = typeof now === 'number' ? now : now.getTime();
-  return { 'aws:CurrentTime': new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'), 'aws:EpochTime': Math.floor(ms / 1000) };
+export function requestTimeKeys(now: Date | number): Readonly<{ 'aws:CurrentTime': string; 'aws:EpochTime': number }> {
+  const seconds = Math.floor((typeof now === 'number' ? now : now.getTime()) / 1000);
+  // Both keys have whole seconds: every request of one second shares them (formatting the date was
+  // a visible part of a manifest GET). Callers copy them into their own key set.
+  if (timeKeys['aws:EpochTime'] !== seconds) {
+    timeKeys = { 'aws:CurrentTime': new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), 'aws:EpochTime': seconds };
+  }
+  return timeKeys;
 }
+
+let timeKeys: Readonly<{ 'aws:CurrentTime': string; 'aws:EpochTime': number }> = { 'aws:CurrentTime': '', 'aws:EpochTime': Number.NaN };

@@ -1,6 +1,6 @@
 import { Kysely, sql, type Selectable } from 'kysely';
 import type { Schema, TagMutability } from './schema.js';
-import type { Db } from './db.js';
+import { preparedQuery, type Db } from './db.js';
 import { SettingsStore } from './settings-store.js';
 import { UserStore } from './user-store.js';
 import { PolicyStore } from './policy-store.js';
@@ -480,30 +480,30 @@ class BlobRecordStore {
   }
 }
 
+// The two lookups of every manifest GET and HEAD (src/storage/metadata/db.ts says why they are prepared).
+const manifestByDigest = preparedQuery((db, repositoryId: number, digest: string) =>
+  db.selectFrom('manifests').selectAll().where('repository_id', '=', repositoryId).where('digest', '=', digest),
+);
+const manifestByTag = preparedQuery((db, repositoryId: number, tag: string) =>
+  db
+    .selectFrom('tags')
+    .innerJoin('manifests', (join) => join.onRef('manifests.repository_id', '=', 'tags.repository_id').onRef('manifests.digest', '=', 'tags.digest'))
+    .selectAll('manifests')
+    .where('tags.repository_id', '=', repositoryId)
+    .where('tags.tag', '=', tag),
+);
+
 class ManifestStore {
   constructor(private readonly db: Db) {}
 
   async get(repositoryId: number, digest: string): Promise<ManifestRow | undefined> {
-    const row = await this.db
-      .selectFrom('manifests')
-      .selectAll()
-      .where('repository_id', '=', repositoryId)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
+    const [row] = await manifestByDigest(this.db, repositoryId, digest);
     return row && toManifest(row);
   }
 
   /** The manifest a tag points at, in one query. */
   async getByTag(repositoryId: number, tag: string): Promise<ManifestRow | undefined> {
-    const row = await this.db
-      .selectFrom('tags')
-      .innerJoin('manifests', (join) =>
-        join.onRef('manifests.repository_id', '=', 'tags.repository_id').onRef('manifests.digest', '=', 'tags.digest'),
-      )
-      .selectAll('manifests')
-      .where('tags.repository_id', '=', repositoryId)
-      .where('tags.tag', '=', tag)
-      .executeTakeFirst();
+    const [row] = await manifestByTag(this.db, repositoryId, tag);
     return row && toManifest(row);
   }
 

@@ -32,7 +32,7 @@ export const getLifecyclePolicyPreview = operation({
     return { accountId, name, ids, maxResults: maxResults ?? 100, after, tagStatus, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, ids, maxResults, after, tagStatus }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const lifecycle = ctx.services.lifecycle;
     const preview = await lifecycle.getPreview(repo);
     if (!preview) throw previewNotFound(accountId, name);

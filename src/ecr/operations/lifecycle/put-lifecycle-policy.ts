@@ -14,7 +14,7 @@ export const putLifecyclePolicy = operation({
     return { accountId, name, text, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, text }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const lifecyclePolicyText = await ctx.services.lifecycle.putPolicy(repo, text);
     return { registryId: accountId, repositoryName: name, lifecyclePolicyText };
   },

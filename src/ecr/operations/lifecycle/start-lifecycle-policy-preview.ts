@@ -15,7 +15,7 @@ export const startLifecyclePolicyPreview = operation({
     return { accountId, name, text, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, text }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const started = await ctx.services.lifecycle.startPreview(repo, text, ctx.requestId);
     if (!started.ok) throw started.reason === 'no-policy' ? lifecyclePolicyNotFound(accountId, name) : previewInProgress(accountId, name);
     return { registryId: accountId, repositoryName: name, lifecyclePolicyText: started.policyText, status: 'IN_PROGRESS' };

@@ -19,7 +19,7 @@ export function storedPolicyOperation(action: string, act: (lifecycle: Services[
       return { accountId, name, resource: { accountId, repositoryName: name } };
     },
     async run({ accountId, name }, ctx) {
-      const repo = await ctx.registry.repository(accountId, name);
+      const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
       const policy = await act(ctx.services.lifecycle, repo);
       if (!policy) throw lifecyclePolicyNotFound(accountId, name);
       return {

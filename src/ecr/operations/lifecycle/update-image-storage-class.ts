@@ -37,7 +37,7 @@ export const updateImageStorageClass = operation({
     return { accountId, name, id, raw: { digest, tag: tagValue }, targetStorageClass, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, id, raw, targetStorageClass }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const [lookup] = await ctx.registry.images.resolve(repo, [id]);
     const shown = `{imageDigest:'${raw.digest ?? 'null'}', imageTag:'${raw.tag ?? 'null'}'}`;
     if (!lookup || !lookup.ok) {

@@ -28,7 +28,7 @@ export const describeImageReplicationStatus = operation({
     return { accountId, name, id, resource: { accountId, repositoryName: name } };
   },
   async run({ accountId, name, id }, ctx) {
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const [found] = await ctx.registry.images.resolve(repo, [id]);
     if (!found || !found.ok) {
       const shown = id.kind === 'tag' ? `imageTag=${id.tag}` : `imageDigest=${id.digest}`;

@@ -23,7 +23,7 @@ export const batchGetRepositoryScanningConfiguration = operation({
     const config = await scanningService(ctx).registryConfiguration(accountId);
     const rows = new Map<string, { scanOnPush: boolean }>();
     for (const name of names) {
-      const repo = await ctx.registry.repository(accountId, name).catch((err: unknown) => {
+      const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin }).catch((err: unknown) => {
         if (isBerthError(err, 'REPOSITORY_NOT_FOUND')) return undefined;
         throw err;
       });

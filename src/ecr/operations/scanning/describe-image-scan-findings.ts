@@ -37,7 +37,7 @@ export const describeImageScanFindings = operation({
   },
   async run({ accountId, name, image, maxResults, from }, ctx) {
     const service = scanningService(ctx);
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const digest = await resolveImage(ctx, repo, image);
     const parts = await partsOf(ctx, service, repo, digest);
     if (parts.length === 0) {

@@ -21,7 +21,7 @@ export const startImageScan = operation({
   },
   async run({ accountId, name, image }, ctx) {
     const service = scanningService(ctx);
-    const repo = await ctx.registry.repository(accountId, name);
+    const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const digest = await resolveImage(ctx, repo, image);
     const manifest = await ctx.registry.getManifest(repo, { kind: 'digest', digest });
     if (manifest.imageStatus === 'ARCHIVED' || manifest.imageStatus === 'ACTIVATING') {
