@@ -24,7 +24,7 @@ import { lifecycleCapability } from './lifecycle/capability.js';
 import { replicationCapability } from './replication/capability.js';
 import { scanningCapability } from './scan/capability.js';
 import { GarbageCollector, GcSchedule } from './gc/index.js';
-import { identityPoliciesOf, queryDoor, requestPrincipalOf } from './iam-api/index.js';
+import { identityPoliciesOf, invalidateIdentityPolicies, queryDoor, requestPrincipalOf } from './iam-api/index.js';
 import { RateLimiter } from './limits/index.js';
 import { ociPlugin, sendOciError } from './oci/index.js';
 import { Registry, RegistrySettings, RepositoryPolicies } from './registry/index.js';
@@ -98,6 +98,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     now: Date.now(),
   }));
   if (usesSharedDatabase(config)) await checkMasterKey(meta, box, 'the shared database');
+  // A server alone on its database (SQLite) gives back the upload sessions that writes of its last
+  // run held (Registry.appendUpload): a SIGKILL mid-write must not block the session until the lease
+  // runs out. Nodes sharing a database cannot tell a dead writer from a live one but by its lease.
+  else if (background) await meta.uploads.releaseAllWriters();
   // Cached repository rows, resource tags and policies: other nodes are told of changes (src/cluster/).
   const invalidator = usesSharedDatabase(config) ? new PgInvalidator(config.databaseUrl!) : new LocalInvalidator();
   if (invalidator instanceof PgInvalidator) await invalidator.start();
@@ -118,6 +122,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const settings = new RegistrySettings(meta);
   const policies = new RepositoryPolicies(meta, { invalidator });
   const auth = new Authenticator(meta, box, config.region);
+  // An IAM change on any node (src/iam-api/plugin.ts): forget the principals' policies and the
+  // verified headers, so a detached policy or a deactivated key stops applying at once everywhere.
+  invalidator.on('identity', () => {
+    invalidateIdentityPolicies();
+    auth.forgetAll();
+  });
   // ECR's request-rate quotas per account, in memory; both doors count against the same buckets.
   const rateLimits = config.limits.rateLimiting ? new RateLimiter(new Map(Object.entries(config.limits.rates))) : undefined;
 
@@ -233,7 +243,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   // Secrets Manager (JSON 1.1 too) is told from ECR by its X-Amz-Target prefix.
   const secrets = services.secrets ? [secretsDoor({ secrets: services.secrets, auth, authorizer, isTls: Boolean(config.tls) })] : [];
-  await server.register(awsRouter, { doors: [ecr, queryDoor({ meta, box, auth, region: config.region, isTls: Boolean(config.tls) }), ...secrets] });
+  await server.register(awsRouter, { doors: [ecr, queryDoor({ meta, box, auth, region: config.region, isTls: Boolean(config.tls), invalidator }), ...secrets] });
 
   // Upload sessions idle past their TTL go: at start (after a crash) and then every hour.
   const ttlMs = config.uploadTtlSeconds * 1000;

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 
 /** Caches that a node keeps in memory and that another node's change must empty. */
-export type CacheTopic = 'repository' | 'resource-tags' | 'repository-policy' | 'registry-policy';
+/** `identity`: any IAM change (users, keys, roles, policies and attachments); its key is unused. */
+export type CacheTopic = 'repository' | 'resource-tags' | 'repository-policy' | 'registry-policy' | 'identity';
 
 /** Called with the key to drop, or undefined to drop everything (notifications may have been missed). */
 export type Drop = (key: string | undefined) => void;

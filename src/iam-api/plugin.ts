@@ -4,7 +4,7 @@ import type { Authenticator, SecretBox } from '../iam/index.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { API_VERSIONS, NAMESPACES, QueryError, sendQueryError, type QueryApi } from './errors.js';
 import { authorizeIdentityCall } from './identities.js';
-import { invalidateIdentityPolicies } from './identity-policies.js';
+import type { CacheInvalidator } from '../cluster/index.js';
 import type { QueryContext, QueryOperation } from './operation.js';
 import { IAM_OPERATIONS, STS_OPERATIONS } from './operations/index.js';
 import { QueryParams } from './params.js';
@@ -18,6 +18,8 @@ export interface QueryDeps {
   region: string;
   /** Whether berth serves TLS (`aws:SecureTransport` in policy conditions). */
   isTls: boolean;
+  /** Told of every IAM change, so that every node's identity caches drop what it changed. */
+  invalidator: CacheInvalidator;
 }
 
 /** Query requests are a few form fields; nothing legitimate comes close. */
@@ -95,8 +97,9 @@ async function handleQuery(deps: QueryDeps, req: FastifyRequest, reply: FastifyR
   if (prepared.target) authorizeIdentityCall(principal, op.action, prepared.target);
   const result = await op.run(prepared, ctx);
   if (op.mutates) {
-    // Policies the authorizer remembers may have changed: they apply from the next request.
-    invalidateIdentityPolicies();
+    // What the authorizer and the authenticator remember may have changed, on every node: the
+    // change applies from the next request (app.ts drops the caches on 'identity').
+    deps.invalidator.invalidate('identity', '');
     req.log.info({ op: op.action, principal: principal.arn, target: prepared.target }, 'identity changed');
   }
 

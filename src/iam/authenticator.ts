@@ -162,6 +162,11 @@ export class Authenticator {
     }
   }
 
+  /** Forget every verified header (an IAM change: a key deactivated or deleted stops working at once). */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
   private remember(cacheKey: string, principal: Principal, now: number): void {
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(cacheKey, { principal, expires: now + CACHE_TTL_MS });

@@ -68,7 +68,7 @@ export class ImageInventory {
   async referrerPage(
     repo: Repository,
     subject: Digest,
-    page: { after?: string; limit: number; artifactTypes?: readonly string[] },
+    page: { after?: string; limit: number; artifactTypes?: readonly string[]; imageStatus?: ImageStatusFilter },
   ): Promise<ManifestInfo[]> {
     return this.meta.manifests.referrerPage(repo.row.id, subject, page);
   }

@@ -383,7 +383,29 @@ export class Registry {
   async statBlob(repo: Repository, digest: Digest): Promise<{ size: number }> {
     const size = await this.meta.blobs.linkedSize(repo.row.id, digest);
     if (size === undefined) throw blobUnknown(digest);
+    if (await this.onlyArchivedUse(repo, digest)) {
+      throw new BerthError('BLOB_NOT_FOUND', `blob ${digest} belongs only to archived images of repository ${repo.name}; restore one with UpdateImageStorageClass to pull it`, {
+        digest,
+        archived: true,
+      });
+    }
     return { size };
+  }
+
+  /**
+   * Whether the images of the repository that use the blob are all archived (or being restored):
+   * ECR's `ARCHIVED` layer, which is not served. A blob that no image uses yet (a push in
+   * progress) is not: it is served as uploaded.
+   */
+  private async onlyArchivedUse(repo: Repository, digest: Digest): Promise<boolean> {
+    if (await this.meta.manifests.activeReferencesBlob(repo.row.id, digest)) return false;
+    return this.meta.manifests.referencesBlob(repo.row.id, digest);
+  }
+
+  /** Of `digests`, the blobs of the repository that only archived images use (ECR layerAvailability ARCHIVED). */
+  async archivedBlobs(repo: Repository, digests: readonly Digest[]): Promise<Set<string>> {
+    const refs = await this.meta.manifests.blobReferences(repo.row.id, digests);
+    return new Set([...refs].filter(([, r]) => !r.active).map(([digest]) => digest));
   }
 
   /** Of `digests`, the blobs visible through the repository, with their sizes. */
@@ -401,6 +423,9 @@ export class Registry {
     if (!(await this.meta.manifests.referencesBlob(repo.row.id, digest))) {
       if ((await this.meta.blobs.linkedSize(repo.row.id, digest)) === undefined) throw blobUnknown(digest);
       throw new BerthError('LAYER_INACCESSIBLE', `blob ${digest} is in repository ${repo.name} but no image references it`, { digest });
+    }
+    if (!(await this.meta.manifests.activeReferencesBlob(repo.row.id, digest))) {
+      throw new BerthError('LAYER_INACCESSIBLE', `blob ${digest} belongs only to archived images of repository ${repo.name}; restore one with UpdateImageStorageClass`, { digest });
     }
     const expiresAt = Math.floor(this.now() / 1000) + (this.options.downloadUrlTtlSeconds ?? 3600);
     return { path: this.downloads.path({ accountId: repo.accountId, repositoryName: repo.name, digest, expiresAt }), expiresAt };
@@ -486,6 +511,10 @@ export class Registry {
     opts: { offset?: number; length?: number; signal?: AbortSignal } = {},
   ): Promise<{ size: number }> {
     const uploadId = await this.ownUpload(repo, id);
+    return this.asWriter(uploadId, () => this.append(uploadId, chunk, opts));
+  }
+
+  private async append(uploadId: UploadId, chunk: Readable, opts: { offset?: number; length?: number; signal?: AbortSignal }): Promise<{ size: number }> {
     const offset = opts.offset ?? (await this.blobs.uploadSize(uploadId));
     const size = await this.blobs.append(uploadId, offset, chunk, {
       ...(opts.length !== undefined ? { expectedLength: opts.length } : {}),
@@ -502,6 +531,10 @@ export class Registry {
    */
   async completeUpload(repo: Repository, id: string, digest: Digest): Promise<{ size: number }> {
     const uploadId = await this.ownUpload(repo, id);
+    return this.asWriter(uploadId, () => this.complete(repo, uploadId, digest));
+  }
+
+  private async complete(repo: Repository, uploadId: UploadId, digest: Digest): Promise<{ size: number }> {
     return this.blobs.commit(uploadId, digest, async (published) => {
       await this.meta.transaction(async (tx) => {
         await tx.gc.lockBlobsShared();
@@ -514,6 +547,28 @@ export class Registry {
     });
   }
 
+  /**
+   * Run `write` as the one request writing to the session, on any node: the session's row names
+   * its writer (a lease renewed while it runs). A second write meanwhile, through this node or
+   * another, is refused (UPLOAD_INVALID) instead of both being acknowledged with one of them lost.
+   * A node that dies mid-write holds the session until the lease runs out.
+   */
+  private async asWriter<T>(uploadId: UploadId, write: () => Promise<T>): Promise<T> {
+    const writer = randomUUID();
+    const claim = () => this.meta.uploads.claimWriter(uploadId, writer, this.now(), this.now() + UPLOAD_WRITER_LEASE_MS);
+    if (!(await claim())) {
+      throw new BerthError('UPLOAD_INVALID', 'another request is writing to this upload session; wait for it to end, then continue from the size the session reports');
+    }
+    const renew = setInterval(() => void claim().catch(() => undefined), UPLOAD_WRITER_LEASE_MS / 3);
+    renew.unref();
+    try {
+      return await write();
+    } finally {
+      clearInterval(renew);
+      await this.meta.uploads.releaseWriter(uploadId, writer).catch(() => undefined);
+    }
+  }
+
   async cancelUpload(repo: Repository, id: string): Promise<void> {
     const uploadId = await this.ownUpload(repo, id);
     await this.meta.uploads.delete(uploadId);
@@ -522,10 +577,11 @@ export class Registry {
 
   /** A whole blob in one request (POST with `digest`): stream, verify, publish, link. */
   async putBlob(repo: Repository, digest: Digest, body: Readable, opts: { length?: number; signal?: AbortSignal } = {}): Promise<{ size: number }> {
+    // A session of its own that no other request knows of: no writer to claim.
     const id = await this.startUpload(repo);
     try {
-      await this.appendUpload(repo, id, body, { offset: 0, ...opts });
-      return await this.completeUpload(repo, id, digest);
+      await this.append(id, body, { offset: 0, ...opts });
+      return await this.complete(repo, id, digest);
     } catch (err) {
       await this.cancelUpload(repo, id).catch(() => undefined);
       throw err;
@@ -813,7 +869,9 @@ export class Registry {
 
   /** The OCI image index of manifests whose `subject` is `digest` (distribution-spec v1.1, referrers API). */
   async referrers(repo: Repository, digest: Digest, artifactType?: string): Promise<ReferrersIndex> {
-    const rows = await this.meta.manifests.referrers(repo.row.id, digest, artifactType);
+    // Archived referrers are not pullable (404), so the OCI listing leaves them out as ECR's
+    // ListImageReferrers does by default.
+    const rows = (await this.meta.manifests.referrers(repo.row.id, digest, artifactType)).filter((row) => row.imageStatus === undefined || row.imageStatus === 'ACTIVE');
     return {
       schemaVersion: 2,
       mediaType: MediaType.ociIndex,
@@ -854,6 +912,13 @@ export function wildcardMatch(pattern: string, value: string): boolean {
 const TAG_CACHE_TTL_MS = 5_000;
 /** How long a presigned blob URL of a redirected download works (ECR's are valid for an hour). */
 const REDIRECT_TTL_SECONDS = 3600;
+
+/**
+ * How long a write holds an upload session (renewed every third of it while it runs): what the
+ * write of a node that died blocks the session for, on the other nodes. A single node gives its
+ * sessions back when it starts (app.ts).
+ */
+const UPLOAD_WRITER_LEASE_MS = 60_000;
 
 function blobUnknown(digest: Digest): BerthError {
   return new BerthError('BLOB_NOT_FOUND', `blob ${digest} is not in this repository`, { digest });

@@ -11,13 +11,16 @@ import type { BlobStore } from '../storage/blobs/index.js';
  */
 export class ReplicationFailure extends Error {
   override readonly name = 'ReplicationFailure';
+  /** For an index: the codes of its platform images that failed (ECR's `subImageFailureCodes`). */
+  readonly subImageFailureCodes: readonly ReplicationFailureCode[] | undefined;
   constructor(
     readonly code: ReplicationFailureCode,
     message: string,
     readonly permanent: boolean,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { subImageFailureCodes?: readonly ReplicationFailureCode[] },
   ) {
     super(message, options);
+    this.subImageFailureCodes = options?.subImageFailureCodes;
   }
 }
 
@@ -30,6 +33,7 @@ export type ReplicationFailureCode =
   | 'DESTINATION_LIMIT_EXCEEDED'
   | 'PEER_NOT_CONFIGURED'
   | 'SOURCE_IMAGE_NOT_FOUND'
+  | 'SOURCE_IMAGE_ARCHIVED'
   | 'INTERNAL_ERROR';
 
 /**
@@ -81,6 +85,10 @@ export async function copyImage(
 ): Promise<CopyReport> {
   const report: CopyReport = { manifestsSent: 0, blobsSent: 0, blobsSkipped: 0, blobsMounted: 0, bytesSent: 0, tagDropped: false };
   const root = await sourceManifest(deps.registry, source, digest);
+  // An archived image is not pullable, so not copied (ECR replicates neither archives nor archived images).
+  if (root.imageStatus !== 'ACTIVE') {
+    throw new ReplicationFailure('SOURCE_IMAGE_ARCHIVED', `image ${digest} of ${source.accountId}/${source.name} is ${root.imageStatus}; restore it to replicate it`, true);
+  }
   // Every manifest of the image, so the destination knows all of them came by replication.
   const all = new Map<string, { body: Buffer; mediaType: string }>([[digest, root]]);
   const pending = [root];
@@ -102,7 +110,24 @@ export async function copyImage(
     if (await target.hasManifest(d, signal)) return;
     const m = all.get(d)!;
     const parsed = parseManifest(m.body, m.mediaType);
-    for (const child of parsed.children) await copyManifest(child.digest);
+    // The platform images of the index that is copied: each is tried, and those that fail are
+    // reported together (`subImageFailureCodes`); the index itself is then not put.
+    const failed: ReplicationFailure[] = [];
+    for (const child of parsed.children) {
+      try {
+        await copyManifest(child.digest);
+      } catch (err) {
+        if (d !== digest || !(err instanceof ReplicationFailure) || signal.aborted) throw err;
+        failed.push(err);
+      }
+    }
+    if (failed.length > 0) {
+      const first = failed[0]!;
+      throw new ReplicationFailure(first.code, `${failed.length} of ${parsed.children.length} images of index ${d} failed; the first: ${first.message}`, failed.every((f) => f.permanent), {
+        cause: first,
+        subImageFailureCodes: failed.map((f) => f.code),
+      });
+    }
     const queue = [...new Map(parsed.blobs.map((b) => [b.digest, b])).values()];
     const worker = async () => {
       for (let b = queue.shift(); b; b = queue.shift()) {
@@ -114,7 +139,10 @@ export async function copyImage(
         const blobDigest = b.digest;
         const sent = await target.copyBlob(blobDigest, b.size, async () => {
           // Only a blob the source repository holds is read, as a pull through it would be.
-          await deps.registry.statBlob(source, blobDigest);
+          await deps.registry.statBlob(source, blobDigest).catch((err: unknown) => {
+            if (!isBerthError(err, 'BLOB_NOT_FOUND')) throw err;
+            throw new ReplicationFailure('SOURCE_IMAGE_NOT_FOUND', `blob ${blobDigest} of manifest ${d} is no longer in ${source.accountId}/${source.name}`, true, { cause: err });
+          });
           return deps.blobs.open(blobDigest, { signal });
         }, signal);
         if (sent > 0) report.blobsSent++;
@@ -140,10 +168,10 @@ export async function copyImage(
   return report;
 }
 
-async function sourceManifest(registry: Registry, repo: Repository, digest: string): Promise<{ body: Buffer; mediaType: string }> {
+async function sourceManifest(registry: Registry, repo: Repository, digest: string): Promise<{ body: Buffer; mediaType: string; imageStatus: string }> {
   try {
     const row = await registry.getManifest(repo, { kind: 'digest', digest: digest as Digest });
-    return { body: row.body, mediaType: row.mediaType };
+    return { body: row.body, mediaType: row.mediaType, imageStatus: row.imageStatus ?? 'ACTIVE' };
   } catch (err) {
     if (isBerthError(err, 'MANIFEST_NOT_FOUND')) {
       throw new ReplicationFailure('SOURCE_IMAGE_NOT_FOUND', `manifest ${digest} is no longer in ${repo.accountId}/${repo.name}`, true);

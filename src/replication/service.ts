@@ -366,7 +366,7 @@ export class ReplicationService {
         if (ctl.signal.aborted) throw err;
         const failure = asFailure(err);
         await this.fail(image, bf.destination, row.requestId, failure);
-        result = { ...item, status: 'FAILED', failureCode: failure.code, subImageFailureCodes: null };
+        result = { ...item, status: 'FAILED', failureCode: failure.code, subImageFailureCodes: failure.subImageFailureCodes ? [...failure.subImageFailureCodes] : null };
         failed++;
         codes.add(failure.code);
       }
@@ -394,8 +394,11 @@ export class ReplicationService {
       const repo = { accountId: account, name: parseRepositoryName(row.name), row };
       let after = from;
       for (;;) {
-        const page = await this.ctx.registry.images.idPage(repo, { ...(after ? { after } : {}), limit: 200, tagStatus: 'ANY' });
-        for (const p of page) yield { repository: row.name, digest: p.digest as Digest, tag: p.tag };
+        // Archived images are not replicated (they are not pullable): only active ones are backfilled.
+        const page = await this.ctx.registry.images.idPage(repo, { ...(after ? { after } : {}), limit: 200, tagStatus: 'ANY', imageStatus: 'ACTIVE' });
+        // The platform images of an index go with it (their failures are its subImageFailureCodes).
+        const listed = await this.ctx.meta.manifests.listedByIndex(row.id, page.filter((p) => p.tag === null).map((p) => p.digest));
+        for (const p of page) if (!listed.has(p.digest)) yield { repository: row.name, digest: p.digest as Digest, tag: p.tag };
         if (page.length < 200) return;
         const last = page[page.length - 1]!;
         after = { digest: last.digest, tag: last.tag ?? '' };

@@ -7,7 +7,7 @@ export class OciTestClient {
     readonly authorization?: string,
   ) {}
 
-  request(method: string, path: string, init: { body?: Buffer | string | Uint8Array; headers?: Record<string, string> } = {}): Promise<Response> {
+  request(method: string, path: string, init: { body?: Buffer | string | Uint8Array | ReadableStream<Uint8Array>; headers?: Record<string, string> } = {}): Promise<Response> {
     const headers: Record<string, string> = { ...(this.authorization ? { authorization: this.authorization } : {}), ...init.headers };
     const url = path.startsWith('http') ? path : `${this.baseUrl}${path}`;
     return fetch(url, { method, headers, ...(init.body !== undefined ? { body: init.body, duplex: 'half' } : {}) } as RequestInit);

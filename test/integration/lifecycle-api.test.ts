@@ -1,13 +1,16 @@
 import {
+  BatchCheckLayerAvailabilityCommand,
   BatchGetImageCommand,
   CreateRepositoryCommand,
   DeleteLifecyclePolicyCommand,
   DeleteRepositoryCommand,
   DescribeImagesCommand,
   ECRClient,
+  GetDownloadUrlForLayerCommand,
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
   type GetLifecyclePolicyPreviewCommandOutput,
+  ListImageReferrersCommand,
   PutLifecyclePolicyCommand,
   StartLifecyclePolicyPreviewCommand,
   UpdateImageStorageClassCommand,
@@ -348,6 +351,47 @@ describe('the archive storage class', () => {
     expect((await oci.putManifest(repo, 'multi-again', body, OCI_INDEX)).status).toBe(201);
     const active = (await describeAll(repo)).map((i) => i.imageDigest);
     expect(active).toEqual(expect.arrayContaining([index, ...children]));
+  });
+
+  it('layers that only archived images use are ARCHIVED and not served; referrers are listed by their status', async () => {
+    const archive = (imageDigest: string) => ecr.send(new UpdateImageStorageClassCommand({ repositoryName: repo, imageId: { imageDigest }, targetStorageClass: 'ARCHIVE' }));
+    const check = async (digests: string[]) =>
+      (await ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName: repo, layerDigests: digests }))).layers!.map((l) => [l.layerDigest, l.layerAvailability]);
+    const image = await oci.pushImage(repo, 'layers-a');
+    const [layer] = image.layers as [string];
+    // A second image with the same config and layer (another digest: an annotation).
+    const twin = Buffer.from(JSON.stringify({ ...JSON.parse(image.body.toString()), annotations: { twin: 'yes' } }));
+    expect((await oci.putManifest(repo, 'layers-b', twin)).status).toBe(201);
+    const signature = await oci.pushImage(repo, 'layers-a-sig', {
+      extra: { artifactType: 'application/vnd.example.signature', subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image.digest, size: image.body.length } },
+    });
+
+    // The twin still uses the layer: it stays AVAILABLE and served.
+    await archive(image.digest);
+    expect(await check([layer])).toEqual([[layer, 'AVAILABLE']]);
+    expect((await oci.request('GET', `/v2/${repo}/blobs/${layer}`)).status).toBe(200);
+
+    // The referrer went to the archive with its subject: listed only when asked for.
+    const referrers = (artifactStatus?: 'ARCHIVED' | 'ANY') =>
+      ecr.send(new ListImageReferrersCommand({ repositoryName: repo, subjectId: { imageDigest: image.digest }, ...(artifactStatus ? { filter: { artifactStatus } } : {}) }));
+    expect((await referrers()).referrers).toEqual([]);
+    expect((await referrers('ARCHIVED')).referrers).toEqual([expect.objectContaining({ digest: signature.digest, artifactStatus: 'ARCHIVED' })]);
+    expect((await referrers('ANY')).referrers!.map((r) => r.digest)).toEqual([signature.digest]);
+    const oci11 = await oci.request('GET', `/v2/${repo}/referrers/${image.digest}`);
+    expect(((await oci11.json()) as { manifests: unknown[] }).manifests).toEqual([]);
+
+    // Now no active image uses the layer: ARCHIVED, neither served nor given a download URL.
+    await archive(sha256(twin));
+    expect(await check([layer])).toEqual([[layer, 'ARCHIVED']]);
+    for (const method of ['GET', 'HEAD'] as const) expect((await oci.request(method, `/v2/${repo}/blobs/${layer}`)).status).toBe(404);
+    const url = await awsError(ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: repo, layerDigest: layer })));
+    expect(url).toMatchObject({ name: 'LayerInaccessibleException', message: expect.stringContaining('archived') });
+
+    // Restoring one image serves the layer again.
+    await ecr.send(new UpdateImageStorageClassCommand({ repositoryName: repo, imageId: { imageTag: 'layers-b' }, targetStorageClass: 'STANDARD' }));
+    await server.app.jobs.drain(['lifecycle.restore']);
+    expect(await check([layer])).toEqual([[layer, 'AVAILABLE']]);
+    expect((await oci.request('GET', `/v2/${repo}/blobs/${layer}`)).status).toBe(200);
   });
 
   it('refuses unknown images and bad targets', async () => {

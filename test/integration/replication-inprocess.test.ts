@@ -16,6 +16,7 @@ import {
   PutReplicationConfigurationCommand,
   StartReplicationBackfillCommand,
   StopReplicationBackfillCommand,
+  UpdateImageStorageClassCommand,
   type ECRClient,
   type ReplicationConfiguration,
 } from '@aws-sdk/client-ecr';
@@ -415,6 +416,47 @@ describe('replication backfill', () => {
     await drain();
     const out = await ecr.send(new DescribeReplicationBackfillResultsCommand({ replicationBackfillId: started.replicationBackfillId! }));
     expect(out.status).toBe('STOPPED');
+  });
+
+  it('reports the failed platform images of an index (subImageFailureCodes) and leaves archived images out', async () => {
+    await ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules: [] } }));
+    const repo = 'bfsub/multi';
+    const children: { digest: string; size: number; layers: string[] }[] = [];
+    for (const platform of ['amd64', 'arm64']) {
+      const child = await oci.pushImage(repo, `tmp-${platform}`);
+      expect((await oci.request('DELETE', `/v2/${repo}/manifests/tmp-${platform}`)).status).toBe(202);
+      children.push({ digest: child.digest, size: child.body.length, layers: child.layers });
+    }
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: children.map((c, i) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: c.digest, size: c.size, platform: { os: 'linux', architecture: i ? 'arm64' : 'amd64' } })),
+      }),
+    );
+    expect((await oci.putManifest(repo, 'v1', index, 'application/vnd.oci.image.index.v1+json')).status).toBe(201);
+    // The arm64 image's layer is lost at the source (as after damage or a bad manual clean-up).
+    const row = (await east.app.meta.repositories.get(SOURCE, repo))!;
+    expect(await east.app.meta.blobs.unlink(row.id, children[1]!.layers[0]!)).toBe(true);
+    // An archived image is not pullable, so not backfilled.
+    const cold = await oci.pushImage('bfsub/cold', 'v1');
+    await ecr.send(new UpdateImageStorageClassCommand({ repositoryName: 'bfsub/cold', imageId: { imageDigest: cold.digest }, targetStorageClass: 'ARCHIVE' }));
+
+    const destination = { region: 'eu-west-1', registryId: SOURCE };
+    await ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules: [{ destinations: [destination], repositoryFilters: [{ filterType: 'PREFIX_MATCH', filter: 'bfsub' }] }] } }));
+    const started = await ecr.send(new StartReplicationBackfillCommand({ destination }));
+    await drain();
+    const out = await ecr.send(new DescribeReplicationBackfillResultsCommand({ replicationBackfillId: started.replicationBackfillId! }));
+    expect(out.progress).toEqual({ totalReplicationCount: 1, completedReplicationCount: 0, failedReplicationCount: 1, failureCodes: ['SOURCE_IMAGE_NOT_FOUND'] });
+    expect(out.results).toEqual([
+      expect.objectContaining({ repositoryName: repo, imageId: { imageDigest: sha256(index), imageTag: 'v1' }, status: 'FAILED', failureCode: 'SOURCE_IMAGE_NOT_FOUND', subImageFailureCodes: ['SOURCE_IMAGE_NOT_FOUND'] }),
+    ]);
+    // The platform image that could be copied was; the index, which would be incomplete, was not.
+    const accept = { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' };
+    expect((await westOci.request('HEAD', `/v2/${repo}/manifests/${children[0]!.digest}`, { headers: accept })).status).toBe(200);
+    expect((await westOci.request('HEAD', `/v2/${repo}/manifests/${children[1]!.digest}`, { headers: accept })).status).toBe(404);
+    expect((await westOci.request('HEAD', `/v2/${repo}/manifests/v1`, { headers: accept })).status).toBe(404);
+    expect((await westOci.request('HEAD', '/v2/bfsub/cold/manifests/v1', { headers: accept })).status).toBe(404);
   });
 
   it('validates page sizes and tokens of the listings', async () => {

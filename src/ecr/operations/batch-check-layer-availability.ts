@@ -4,7 +4,8 @@ import { constraint } from '../validate.js';
 
 /**
  * BatchCheckLayerAvailability: which of up to 100 blobs the repository holds (push
- * de-duplication). Well-formed digests are answered AVAILABLE (with `layerSize`) or UNAVAILABLE; an
+ * de-duplication). Well-formed digests are answered AVAILABLE (with `layerSize`), ARCHIVED (only
+ * archived images use it: it is not served until one is restored) or UNAVAILABLE; an
  * empty one is a failure MissingLayerDigest and a malformed one InvalidLayerDigest
  * (ECR API reference, BatchCheckLayerAvailability).
  */
@@ -22,7 +23,7 @@ export const batchCheckLayerAvailability = operation({
   async run({ accountId, name, digests }, ctx) {
     const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const valid = digests.filter((d): d is Digest => isDigest(d));
-    const sizes = await ctx.registry.linkedBlobSizes(repo, valid);
+    const [sizes, archived] = await Promise.all([ctx.registry.linkedBlobSizes(repo, valid), ctx.registry.archivedBlobs(repo, valid)]);
     const layers: unknown[] = [];
     const failures: unknown[] = [];
     for (const d of digests) {
@@ -30,7 +31,8 @@ export const batchCheckLayerAvailability = operation({
       else if (!isDigest(d)) failures.push({ layerDigest: d, failureCode: 'InvalidLayerDigest', failureReason: 'The layer digest is not a sha256 or sha512 digest' });
       else {
         const size = sizes.get(d);
-        layers.push(size === undefined ? { layerDigest: d, layerAvailability: 'UNAVAILABLE' } : { layerDigest: d, layerAvailability: 'AVAILABLE', layerSize: size });
+        const availability = size === undefined ? 'UNAVAILABLE' : archived.has(d) ? 'ARCHIVED' : 'AVAILABLE';
+        layers.push(size === undefined ? { layerDigest: d, layerAvailability: availability } : { layerDigest: d, layerAvailability: availability, layerSize: size });
       }
     }
     return { layers, failures };

@@ -28,11 +28,11 @@ export const listImageReferrers = operation({
   },
   async run({ accountId, name, subject, artifactTypes, status, maxResults, after }, ctx) {
     const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
-    // Every berth image is ACTIVE (no archive storage class).
-    if (status === 'ARCHIVED' || status === 'ACTIVATING') return { referrers: [] };
+    // Referrers are archived and restored with their subject (src/lifecycle/): their status is their own row's.
     const rows = await ctx.registry.images.referrerPage(repo, subject, {
       ...(after !== undefined ? { after } : {}),
       ...(artifactTypes !== undefined ? { artifactTypes } : {}),
+      imageStatus: status,
       limit: maxResults + 1,
     });
     const page = rows.slice(0, maxResults);
@@ -43,7 +43,7 @@ export const listImageReferrers = operation({
         ...(row.artifactType !== null ? { artifactType: row.artifactType } : {}),
         size: row.size,
         ...(row.annotations !== null ? { annotations: row.annotations } : {}),
-        artifactStatus: 'ACTIVE',
+        artifactStatus: row.imageStatus ?? 'ACTIVE',
       })),
       ...(rows.length > maxResults ? { nextToken: encodeNextToken(page[page.length - 1]!.digest) } : {}),
     };

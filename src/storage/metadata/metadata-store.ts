@@ -605,6 +605,20 @@ class ManifestStore {
     return rows.map((r) => r.parent_digest);
   }
 
+  /** Of `digests`, the manifests that an index in the repository lists. */
+  async listedByIndex(repositoryId: number, digests: readonly string[]): Promise<Set<string>> {
+    if (digests.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('manifest_references')
+      .select('child_digest')
+      .distinct()
+      .where('repository_id', '=', repositoryId)
+      .where('child_digest', 'in', [...digests])
+      .where('child_kind', '=', 'manifest')
+      .execute();
+    return new Set(rows.map((r) => r.child_digest));
+  }
+
   /** Manifests in the repository whose `subject` is `digest`, optionally of one artifact type. */
   async referrers(repositoryId: number, subject: string, artifactType?: string): Promise<ManifestRow[]> {
     let q = this.db
@@ -700,12 +714,48 @@ class ManifestStore {
    * A page of the manifests whose `subject` is `subject`, in digest order after `after`, of any of
    * `artifactTypes` when given (ECR ListImageReferrers; the OCI referrers API uses `referrers`).
    */
-  async referrerPage(repositoryId: number, subject: string, page: Page & { artifactTypes?: readonly string[] }): Promise<ManifestInfo[]> {
+  async referrerPage(repositoryId: number, subject: string, page: Page & { artifactTypes?: readonly string[]; imageStatus?: ImageStatusFilter }): Promise<ManifestInfo[]> {
     let q = this.db.selectFrom('manifests').select(INFO_COLUMNS).where('repository_id', '=', repositoryId).where('subject', '=', subject);
     if (page.artifactTypes !== undefined && page.artifactTypes.length > 0) q = q.where('artifact_type', 'in', [...page.artifactTypes]);
+    if (page.imageStatus !== undefined && page.imageStatus !== 'ANY') q = q.where('manifests.image_status', '=', page.imageStatus);
     if (page.after !== undefined) q = q.where('digest', '>', page.after);
     const rows = await q.orderBy('digest').limit(page.limit).execute();
     return rows.map(toManifestInfo);
+  }
+
+  /**
+   * Of `digests`, the blobs that manifests of the repository reference, each with whether one of
+   * those manifests is ACTIVE (a blob that only archived images use is ECR's `ARCHIVED` layer).
+   */
+  async blobReferences(repositoryId: number, digests: readonly string[]): Promise<Map<string, { active: boolean }>> {
+    const found = new Map<string, { active: boolean }>();
+    if (digests.length === 0) return found;
+    const rows = await this.db
+      .selectFrom('manifest_references as r')
+      .innerJoin('manifests as m', (join) => join.onRef('m.repository_id', '=', 'r.repository_id').onRef('m.digest', '=', 'r.parent_digest'))
+      .select((eb) => ['r.child_digest', eb.fn.max(eb.case().when('m.image_status', '=', 'ACTIVE').then(1).else(0).end()).as('active')])
+      .where('r.repository_id', '=', repositoryId)
+      .where('r.child_digest', 'in', [...digests])
+      .where('r.child_kind', '=', 'blob')
+      .groupBy('r.child_digest')
+      .execute();
+    for (const row of rows) found.set(row.child_digest, { active: Number(row.active) === 1 });
+    return found;
+  }
+
+  /** Whether an ACTIVE manifest of the repository lists the blob (stops at the first: a base layer may have thousands). */
+  async activeReferencesBlob(repositoryId: number, digest: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('manifest_references as r')
+      .innerJoin('manifests as m', (join) => join.onRef('m.repository_id', '=', 'r.repository_id').onRef('m.digest', '=', 'r.parent_digest'))
+      .select('r.parent_digest')
+      .where('r.repository_id', '=', repositoryId)
+      .where('r.child_digest', '=', digest)
+      .where('r.child_kind', '=', 'blob')
+      .where('m.image_status', '=', 'ACTIVE')
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Whether some manifest in the repository lists the blob as its config or a layer. */
@@ -897,6 +947,31 @@ class UploadStore {
 
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+  }
+
+  /**
+   * Make `writer` the one request writing to the session until `until`, unless another holds it
+   * (a lease that ran out, of a node that died mid-write, is taken over). One conditional UPDATE:
+   * of two nodes claiming at once, exactly one gets the row. Returns whether `writer` holds it.
+   */
+  async claimWriter(id: string, writer: string, now: number, until: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('uploads')
+      .set({ writer, writer_until: until })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('writer', 'is', null), eb('writer_until', '<', now), eb('writer', '=', writer)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Give back every session (a node whose database no other node shares, at start: its writers died with the last run). */
+  async releaseAllWriters(): Promise<void> {
+    await this.db.updateTable('uploads').set({ writer: null, writer_until: null }).where('writer', 'is not', null).execute();
+  }
+
+  /** Give the session back (a no-op when `writer` no longer holds it). */
+  async releaseWriter(id: string, writer: string): Promise<void> {
+    await this.db.updateTable('uploads').set({ writer: null, writer_until: null }).where('id', '=', id).where('writer', '=', writer).execute();
   }
 
   /** Every session id, with when it began: the sweeper compares them with the stored bytes. */

@@ -267,5 +267,13 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0008_audit': auditMigration(dialect),
     '0009_replication': replicationMigration(dialect),
     '0010_pull_through_cache': pullThroughCacheMigration(dialect),
+    // The request writing to an upload session, on whichever node (Registry.appendUpload): two
+    // writes to one session through two nodes would otherwise both be acknowledged.
+    '0011_upload_writer': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('uploads').addColumn('writer', 'text').execute();
+        await db.schema.alterTable('uploads').addColumn('writer_until', 'bigint').execute();
+      },
+    },
   };
 }

@@ -59,7 +59,8 @@ export interface Schema {
     child_kind: 'blob' | 'manifest';
   };
   tags: { repository_id: number; tag: string; digest: string; updated_at: number };
-  uploads: { id: string; repository_id: number; created_at: number };
+  /** Upload sessions; `writer` holds the request writing to one until `writer_until` (epoch ms). */
+  uploads: { id: string; repository_id: number; created_at: number; writer: string | null; writer_until: number | null };
   /** Resource tags (TagResource), keyed by the resource's ARN. */
   resource_tags: { resource_arn: string; key: string; value: string };
   users: { account_id: string; user_name: string; user_id: string; path: string; created_at: number };
