@@ -182,7 +182,7 @@ describe('environment variables', () => {
       gc: { intervalSeconds: 900, graceSeconds: 90 },
       shutdownTimeoutSeconds: 90,
       lifecycle: { intervalSeconds: 30, previewTtlSeconds: 86400 },
-      scan: { maxLayerBytes: 1048576, layerTimeoutSeconds: 120, basicScanIntervalSeconds: 3600 },
+      scan: { maxLayerBytes: 1048576, layerTimeoutSeconds: 120, basicScanIntervalSeconds: 3600, dailyScanLimit: 100000 },
       vulndb: { sources: ['http://127.0.0.1:9/Debian/all.zip', 'http://127.0.0.1:9/PyPI/all.zip'] },
       peers: [{ region: 'eu-west-1', endpoint: 'http://127.0.0.1:5001', accessKeyId: 'AKIAPEER', secretAccessKey: 'peersecret' }],
       cache: { allowHttpUpstreams: true, freshnessSeconds: 3600 },

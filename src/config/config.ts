@@ -53,6 +53,8 @@ export interface Config {
     readonly layerTimeoutSeconds: number;
     /** ECR's limit of one basic scan per image per this many seconds (StartImageScan, scan on push); 0 turns it off. */
     readonly basicScanIntervalSeconds: number;
+    /** ECR's quota of image scans per registry (account) per 24 hours; 0 turns it off. */
+    readonly dailyScanLimit: number;
   };
   /** The vulnerability database's sources: OSV zip or folder URLs that `berth vulndb update` reads. */
   readonly vulndb: { readonly sources: readonly string[] };
@@ -180,6 +182,7 @@ const FIELDS: readonly Field[] = [
   { path: 'scan.maxLayerBytes', kind: 'integer', env: 'BERTH_SCAN_MAX_LAYER_BYTES' },
   { path: 'scan.layerTimeout', kind: 'duration', env: 'BERTH_SCAN_LAYER_TIMEOUT' },
   { path: 'scan.basicScanInterval', kind: 'duration', env: 'BERTH_SCAN_BASIC_INTERVAL' },
+  { path: 'scan.dailyLimit', kind: 'integer', env: 'BERTH_SCAN_DAILY_LIMIT' },
   { path: 'vulndb.sources', kind: 'list', env: 'BERTH_VULNDB_SOURCES' },
   { path: 'peers', kind: 'json', env: 'BERTH_PEERS' },
   { path: 'cache.allowHttpUpstreams', kind: 'boolean', env: 'BERTH_ALLOW_HTTP_UPSTREAMS' },
@@ -218,7 +221,7 @@ const DEFAULTS = {
   gc: { interval: 24 * 3600, grace: 24 * 3600 },
   shutdownTimeout: 30,
   lifecycle: { interval: 24 * 3600, previewTtl: 24 * 3600 },
-  scan: { maxLayerBytes: 8 * 1024 ** 3, layerTimeout: 300, basicScanInterval: 24 * 3600 },
+  scan: { maxLayerBytes: 8 * 1024 ** 3, layerTimeout: 300, basicScanInterval: 24 * 3600, dailyLimit: 100_000 },
   // The public OSV exports of the ecosystems berth's inventory reads; an air-gapped site points this at a mirror.
   vulndb: {
     sources: ['Debian', 'Ubuntu', 'Alpine', 'Red Hat', 'AlmaLinux', 'Rocky Linux', 'npm', 'PyPI', 'Go', 'Maven', 'crates.io', 'RubyGems'].map(
@@ -351,6 +354,7 @@ function validate(raw: Record<string, unknown>, origin: Record<string, string>, 
       maxLayerBytes: (raw['scan'] as { maxLayerBytes: number }).maxLayerBytes,
       layerTimeoutSeconds: (raw['scan'] as { layerTimeout: number }).layerTimeout,
       basicScanIntervalSeconds: (raw['scan'] as { basicScanInterval: number }).basicScanInterval,
+      dailyScanLimit: (raw['scan'] as { dailyLimit: number }).dailyLimit,
     },
     vulndb: { sources: [...(raw['vulndb'] as { sources: string[] }).sources] },
     peers: parsePeers(raw['peers'], named('peers')),

@@ -41,6 +41,9 @@ export interface ScanSummary {
   findingCount: number;
 }
 
+/** ECR's scans-per-day quota counts the scans of the last 24 hours. */
+const DAY_MS = 24 * 3600 * 1000;
+
 export const DESCRIPTIONS = {
   inProgress: 'The scan is in progress.',
   complete: 'The scan was completed successfully.',
@@ -111,7 +114,22 @@ export class ScanService {
     const config = await this.registryConfiguration(event.accountId, tx);
     const scanning = repositoryScanning(config, event.repository, repoRow.scanOnPush);
     if (!scanning.scanOnPush) return;
-    await this.queue(tx, { id: repoRow.id, accountId: event.accountId, name: event.repository }, event.digest, config.scanType, scanning.scanFrequency === 'CONTINUOUS_SCAN', event.requestId);
+    await this.queue(tx, { id: repoRow.id, accountId: event.accountId, name: event.repository }, event.digest, config.scanType, scanning.scanFrequency === 'CONTINUOUS_SCAN', event.requestId, false);
+  }
+
+  /**
+   * Scans the account asked for since `since` (epoch ms), for the daily quota: one per image
+   * scanned, as a basic scan of an image is at most daily; those refused by the quota do not count.
+   */
+  private async scansSince(tx: MetadataStore, accountId: string, since: number): Promise<number> {
+    const row = await tx.kysely
+      .selectFrom('image_scans')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', accountId)
+      .where('requested_at', '>', since)
+      .where('status', '!=', 'LIMIT_EXCEEDED')
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   /** Drop the scans of a deleted manifest (a repository's go with it, by cascade). */
@@ -122,9 +140,33 @@ export class ScanService {
     await tx.kysely.deleteFrom('image_scans').where('repository_id', '=', repoRow.id).where('digest', '=', digest).execute();
   }
 
-  /** Mark the image's scan IN_PROGRESS and enqueue its job, in `tx`; `requestId` names the request that asked for it. */
-  private async queue(tx: MetadataStore, repo: { id: number; accountId: string; name: string }, digest: string, scanType: ScanType, continuous: boolean, requestId: string | undefined): Promise<void> {
+  /**
+   * Mark the image's scan IN_PROGRESS and enqueue its job, in `tx`; `requestId` names the request
+   * that asked for it. Beyond the account's scans-per-day quota, a scan on push is recorded as
+   * LIMIT_EXCEEDED without a job, and a manual one (StartImageScan) is refused.
+   */
+  private async queue(
+    tx: MetadataStore,
+    repo: { id: number; accountId: string; name: string },
+    digest: string,
+    scanType: ScanType,
+    continuous: boolean,
+    requestId: string | undefined,
+    manual: boolean,
+  ): Promise<void> {
     const now = this.now();
+    const quota = this.deps.config.scan.dailyScanLimit;
+    if (quota > 0 && (await this.scansSince(tx, repo.accountId, now - DAY_MS)) >= quota) {
+      const description = `The quota of ${quota} image scans per registry per 24 hours has been exceeded. Wait and try again, or scan with StartImageScan later.`;
+      if (manual) throw new BerthError('LIMIT_EXCEEDED', description);
+      const limited = { status: 'LIMIT_EXCEEDED', description, requested_at: now, continuous: continuous ? 1 : 0 };
+      await tx.kysely
+        .insertInto('image_scans')
+        .values({ repository_id: repo.id, digest, scan_type: scanType, account_id: repo.accountId, repository: repo.name, ...limited, finding_count: 0 })
+        .onConflict((oc) => oc.columns(['repository_id', 'digest', 'scan_type']).doUpdateSet(limited))
+        .execute();
+      return;
+    }
     const status = { status: 'IN_PROGRESS', description: DESCRIPTIONS.inProgress, requested_at: now, continuous: continuous ? 1 : 0 };
     await tx.kysely
       .insertInto('image_scans')
@@ -159,7 +201,8 @@ export class ScanService {
         .where('digest', 'in', targets)
         .where('scan_type', '=', 'BASIC')
         .execute();
-      const recent = new Set(rows.filter((r) => r.status !== 'FAILED' && interval > 0 && Number(r.requested_at) > now - interval).map((r) => r.digest));
+      // A scan that failed or was not run (quota) does not count as the image's scan of the day.
+      const recent = new Set(rows.filter((r) => r.status !== 'FAILED' && r.status !== 'LIMIT_EXCEEDED' && interval > 0 && Number(r.requested_at) > now - interval).map((r) => r.digest));
       const due = targets.filter((d) => !recent.has(d));
       if (due.length === 0) {
         throw new BerthError(
@@ -167,7 +210,7 @@ export class ScanService {
           `The scan quota per image has been exceeded. Wait and try again. (one basic scan per image every ${interval >= 3_600_000 ? `${Math.round(interval / 3_600_000)} hours` : `${Math.round(interval / 1000)} seconds`})`,
         );
       }
-      for (const d of due) await this.queue(tx, { id: repo.row.id, accountId: repo.accountId, name: repo.name }, d, 'BASIC', false, repo.origin?.requestId);
+      for (const d of due) await this.queue(tx, { id: repo.row.id, accountId: repo.accountId, name: repo.name }, d, 'BASIC', false, repo.origin?.requestId, true);
     });
     return { status: 'IN_PROGRESS', description: DESCRIPTIONS.inProgress };
   }

@@ -327,3 +327,34 @@ describe('registry scanning configuration', () => {
     expect(shown.imageScanStatus?.status).toBe('COMPLETE');
   });
 });
+
+describe("ECR's quota of image scans per registry per day", () => {
+  it('scans no more images a day than the quota: a push beyond it is LIMIT_EXCEEDED, a manual scan LimitExceededException', async () => {
+    const small = await startTestServer({ BERTH_SCAN_DAILY_LIMIT: '2' });
+    const client = ecrClient(small);
+    try {
+      const push = new OciTestClient(small.url, small.authHeader);
+      await client.send(new CreateRepositoryCommand({ repositoryName: 'quota/app', imageScanningConfiguration: { scanOnPush: true } }));
+      const digests: string[] = [];
+      for (const tag of ['a', 'b', 'c']) digests.push((await push.pushImage('quota/app', tag)).digest);
+      await small.app.jobs.drain(['scan.image']);
+      const statuses = [];
+      for (const imageDigest of digests) {
+        statuses.push((await client.send(new DescribeImageScanFindingsCommand({ repositoryName: 'quota/app', imageId: { imageDigest } }))).imageScanStatus);
+      }
+      expect(statuses.slice(0, 2).map((s) => s?.status)).not.toContain('LIMIT_EXCEEDED');
+      expect(statuses[2]).toEqual({ status: 'LIMIT_EXCEEDED', description: expect.stringContaining('quota of 2 image scans per registry per 24 hours') });
+
+      // A manual scan is refused too, and refused again: a refusal is not a scan of the day.
+      await client.send(new CreateRepositoryCommand({ repositoryName: 'quota/manual' }));
+      const other = (await push.pushImage('quota/manual', 'x')).digest;
+      for (let i = 0; i < 2; i++) {
+        const err = await awsError(client.send(new StartImageScanCommand({ repositoryName: 'quota/manual', imageId: { imageDigest: other } })));
+        expect(err).toMatchObject({ name: 'LimitExceededException', message: expect.stringContaining('quota of 2 image scans') });
+      }
+    } finally {
+      client.destroy();
+      await small.close();
+    }
+  });
+});

@@ -275,5 +275,11 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('uploads').addColumn('writer_until', 'bigint').execute();
       },
     },
+    // ECR's scans-per-registry-per-day quota counts an account's recent scans (src/scan/service.ts).
+    '0012_scan_quota': {
+      async up(db: Kysely<any>) {
+        await db.schema.createIndex('image_scans_account_time').on('image_scans').columns(['account_id', 'requested_at']).execute();
+      },
+    },
   };
 }
