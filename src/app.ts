@@ -257,8 +257,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     intervalMs: config.gc.intervalSeconds * 1000,
     graceMs: config.gc.graceSeconds * 1000,
     logger: server.log,
-    // Several nodes: the one holding the advisory lock collects; the others skip that round.
-    leader: (fn) => withLeadership(meta, 'gc', fn),
+    // Several nodes: the one holding the advisory lock collects; the others skip that round. A
+    // finished collection is noted with the periodic tasks' runs, which `berth status` lists.
+    leader: (fn) =>
+      withLeadership(meta, 'gc', async () => {
+        const report = await fn();
+        await meta.jobs.recordRun('periodic:gc', Date.now()).catch((err: unknown) => server.log.warn({ err }, 'garbage collection run not recorded'));
+        return report;
+      }),
   });
   let sweeper: NodeJS.Timeout | undefined;
   if (background) {

@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkIntegrity } from '../../src/gc/index.js';
 import { BERTH_BIN, PROJECT_ROOT } from '../helpers/berth-process.js';
 import { OciTestClient, sha256 } from '../helpers/oci-client.js';
@@ -93,6 +93,16 @@ async function blobStatus(c: OciTestClient, repo: string, digest: string): Promi
 }
 
 describe('garbage collection', () => {
+  it('collects on the schedule of the server, and berth status lists the last collection with the periodic tasks', async () => {
+    const server = await startTestServer({ BERTH_GC_INTERVAL: '1s' });
+    servers.push(server);
+    const status = server.app.services.operations.status;
+    await vi.waitFor(async () => expect((await status()).periodic).toContainEqual({ name: 'gc', lastRunAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }), {
+      timeout: 30_000,
+      interval: 100,
+    });
+  });
+
   it('removes unreferenced blobs after the grace period, keeps referenced ones, and a dry run only reports', async () => {
     const { server, c } = await start();
     const image = await pushImage(c, 'gc/app', 'v1');

@@ -238,6 +238,15 @@ export class JobStore {
     await this.db.updateTable('leases').set({ last_run_at: at }).where('name', '=', name).where('owner', '=', owner).execute();
   }
 
+  /** Note that the task `name` ran at `at`, for a task led otherwise than by a lease (garbage collection: an advisory lock). */
+  async recordRun(name: string, at: number): Promise<void> {
+    await this.db
+      .insertInto('leases')
+      .values({ name, owner: null, expires_at: 0, last_run_at: at })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ last_run_at: at }))
+      .execute();
+  }
+
   async releaseLease(name: string, owner: string): Promise<void> {
     await this.db.updateTable('leases').set({ owner: null, expires_at: 0 }).where('name', '=', name).where('owner', '=', owner).execute();
   }
