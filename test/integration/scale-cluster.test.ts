@@ -81,12 +81,16 @@ describe('leadership of periodic work', () => {
     const [a, b] = stores as [MetadataStore, MetadataStore];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const aLeads = new Promise<void>((r) => (started = r));
     const leading = withLeadership(a, 'scale-test', async () => {
+      started();
       await gate;
       return 'a ran';
     });
-    // While A leads, B cannot; B's attempt returns at once.
-    await vi.waitFor(async () => expect(await withLeadership(b, 'probe-ready', async () => true)).toEqual({ led: true, value: true }));
+    // While A leads, B cannot; B's attempt returns at once. (B asks once A holds the lock: asked
+    // earlier, B could take it first.)
+    await Promise.race([aLeads, leading.then((r) => Promise.reject(new Error(`A did not lead: ${JSON.stringify(r)}`)))]);
     expect(await withLeadership(b, 'scale-test', async () => 'b ran')).toEqual({ led: false });
     // Another task is independent.
     expect(await withLeadership(b, 'other-task', async () => 'b ran')).toEqual({ led: true, value: 'b ran' });
@@ -96,8 +100,16 @@ describe('leadership of periodic work', () => {
 
     // A leader whose node dies (its connection closes) leaves the task to the others at once.
     let unstick!: () => void;
-    const stuck = withLeadership(a, 'scale-test', () => new Promise<void>((r) => (unstick = r)));
-    await vi.waitFor(async () => expect(await withLeadership(b, 'scale-test', async () => 'b ran')).toEqual({ led: false }), { timeout: 10_000 });
+    let held!: () => void;
+    const leads = new Promise<void>((r) => (held = r));
+    const stuck = withLeadership(a, 'scale-test', () => {
+      held();
+      return new Promise<void>((r) => (unstick = r));
+    });
+    // B asks only once A holds the lock: a probe of B's meanwhile could take it first and make A's
+    // one try fail.
+    await Promise.race([leads, stuck.then((r) => Promise.reject(new Error(`A did not lead: ${JSON.stringify(r)}`)))]);
+    expect(await withLeadership(b, 'scale-test', async () => 'b ran')).toEqual({ led: false });
     await adminQuery(
       db.url,
       `SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
