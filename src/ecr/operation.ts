@@ -1,5 +1,5 @@
 import type { Services } from '../capabilities.js';
-import type { AccountId, RequestContext } from '../core/index.js';
+import type { AccountId, RepositoryName, RequestContext } from '../core/index.js';
 import type { Authenticator, Principal, ResourceRef } from '../iam/index.js';
 import type { Decision, PolicyDocument } from '../iam/policy/index.js';
 import type { Registry, RegistrySettings, RepositoryPolicies } from '../registry/index.js';
@@ -53,6 +53,16 @@ export interface EcrOperation<T = unknown> {
 /** Helper for type inference at definition sites. */
 export function operation<T>(op: EcrOperation<T>): EcrOperation<T> {
   return op;
+}
+
+/**
+ * `prepare` of an operation whose only input is the repository (`registryId`, `repositoryName`):
+ * the account, the name, and the repository as the resource that is authorized.
+ */
+export function prepareRepository(input: Input, ctx: EcrContext): { accountId: AccountId; name: RepositoryName; resource: ResourceRef } {
+  const accountId = input.registryId(ctx.principal.accountId);
+  const name = input.repositoryName();
+  return { accountId, name, resource: { accountId, repositoryName: name } };
 }
 
 /** ARN of a repository, as ECR spells it. */

@@ -1,14 +1,10 @@
-import { operation } from '../operation.js';
+import { operation, prepareRepository } from '../operation.js';
 import { repositoryPolicyNotFound } from './get-repository-policy.js';
 
 /** DeleteRepositoryPolicy: remove a repository's policy and answer with the removed text. */
 export const deleteRepositoryPolicy = operation({
   action: 'ecr:DeleteRepositoryPolicy',
-  prepare(input, ctx) {
-    const accountId = input.registryId(ctx.principal.accountId);
-    const name = input.repositoryName();
-    return { accountId, name, resource: { accountId, repositoryName: name } };
-  },
+  prepare: prepareRepository,
   async run({ accountId, name }, ctx) {
     const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const policyText = await ctx.policies.deleteRepositoryPolicy(repo);

@@ -1,14 +1,10 @@
 import { AwsJsonError } from '../errors.js';
-import { operation } from '../operation.js';
+import { operation, prepareRepository } from '../operation.js';
 
 /** GetRepositoryPolicy: the policy text exactly as it was set; RepositoryPolicyNotFoundException when there is none. */
 export const getRepositoryPolicy = operation({
   action: 'ecr:GetRepositoryPolicy',
-  prepare(input, ctx) {
-    const accountId = input.registryId(ctx.principal.accountId);
-    const name = input.repositoryName();
-    return { accountId, name, resource: { accountId, repositoryName: name } };
-  },
+  prepare: prepareRepository,
   async run({ accountId, name }, ctx) {
     const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
     const policyText = await ctx.policies.repositoryPolicyText(repo);

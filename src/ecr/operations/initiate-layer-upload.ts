@@ -1,4 +1,4 @@
-import { operation } from '../operation.js';
+import { operation, prepareRepository } from '../operation.js';
 import { LAYER_PART_RULES } from './layer-parts.js';
 
 /**
@@ -8,11 +8,7 @@ import { LAYER_PART_RULES } from './layer-parts.js';
  */
 export const initiateLayerUpload = operation({
   action: 'ecr:InitiateLayerUpload',
-  prepare(input, ctx) {
-    const accountId = input.registryId(ctx.principal.accountId);
-    const name = input.repositoryName();
-    return { accountId, name, resource: { accountId, repositoryName: name } };
-  },
+  prepare: prepareRepository,
   async run({ accountId, name }, ctx) {
     const repo = await ctx.registry.repository(accountId, name, { forPush: true, origin: ctx.origin });
     const uploadId = await ctx.registry.startUpload(repo);

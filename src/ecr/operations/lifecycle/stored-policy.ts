@@ -1,6 +1,6 @@
 import type { Services } from '../../../capabilities.js';
 import type { Repository } from '../../../registry/index.js';
-import { epochSeconds, operation } from '../../operation.js';
+import { epochSeconds, operation, prepareRepository } from '../../operation.js';
 import { lifecyclePolicyNotFound } from './errors.js';
 
 type StoredPolicy = Awaited<ReturnType<Services['lifecycle']['getPolicy']>>;
@@ -13,11 +13,7 @@ type StoredPolicy = Awaited<ReturnType<Services['lifecycle']['getPolicy']>>;
 export function storedPolicyOperation(action: string, act: (lifecycle: Services['lifecycle'], repo: Repository) => Promise<StoredPolicy>) {
   return operation({
     action,
-    prepare(input, ctx) {
-      const accountId = input.registryId(ctx.principal.accountId);
-      const name = input.repositoryName();
-      return { accountId, name, resource: { accountId, repositoryName: name } };
-    },
+    prepare: prepareRepository,
     async run({ accountId, name }, ctx) {
       const repo = await ctx.registry.repository(accountId, name, { origin: ctx.origin });
       const policy = await act(ctx.services.lifecycle, repo);
